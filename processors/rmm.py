@@ -1,0 +1,490 @@
+"""Rapidity-Mass Matrix (RMM): the autoencoder's input, computed by one numba kernel.
+
+The recipe is the ATLAS configuration of S. Chekanov's public Map2RMM / ADFilter code
+(``projectevent.cxx`` / ``make_RMMs.C``), whose conventions were read and are kept here:
+
+* object types in the order MET, jets, b-jets, muons, electrons, photons (10, 10, 5, 5, 5)
+  -> a 36 x 36 matrix; within a type objects are ordered by E_T descending, only the first
+  ``max_per_type`` enter, missing objects leave zeros;
+* E_T is ROOT's ``TLorentzVector::Et()`` = E * pT / |p| (pT for massless objects); MET is a
+  massless vector with pz = 0, so its E_T is MET;
+* y is the rapidity 0.5 ln((E + pz) / (E - pz));
+* m_T is Map2RMM's "exact" transverse mass sqrt((E_T,i + MET)^2 - |pT_i + MET|^2);
+* cells: [0][0] = MET / sqrt(s); first object of a type on the diagonal E_T / sqrt(s), k-th
+  (k > 1) (E_T(k-1) - E_T(k)) / (E_T(k-1) + E_T(k)); row 0 m_T(MET, i) / sqrt(s) (0 without
+  MET); column 0 C (cosh y_i - 1); upper triangle m(i, j) / sqrt(s) for every pair, same type
+  or not; lower triangle C (cosh((y_i - y_j) / 2) - 1).
+
+Two choices of the ATLAS configuration that the public C++ code lacks are configurable in
+:class:`RMMConfig`: the angular scale C = 0.15 (public code: C = 1) and the MET threshold
+(30 GeV; public code: MET > 0). MET below threshold counts as absent: [0][0] and row 0 stay 0.
+Values are clipped to [0, 1]; the kernel counts the cells where clipping acted. The nine
+leading jet/b-jet + X mass cells are dropped (they are stored as separate features) and the
+rest are flattened row-major -> 1287 features.
+
+The kernel computes the hyperbolic terms from a = exp(y / 2):
+cosh(y) - 1 = (a^2 - 1)^2 / (2 a^2) and cosh((y_i - y_j) / 2) - 1 = (a_i - a_j)^2 / (2 a_i a_j),
+which needs no transcendental call per pair and has no cancellation near y = 0.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import awkward as ak
+import numba
+import numpy as np
+from pydantic import Field, field_validator
+
+from adsearch import SQRT_S_GEV
+from adsearch.config import StrictModel
+
+__all__ = [
+    "KEPT_CELLS",
+    "KINDS",
+    "REMOVED_CELLS",
+    "RMMConfig",
+    "RMMFeatures",
+    "RMMLayout",
+    "compute_rmm",
+    "feature_names",
+    "flatten_rmm",
+    "rmm_features",
+    "rmm_layout",
+]
+
+KINDS: tuple[str, ...] = ("jet", "bjet", "muon", "electron", "photon")
+_FIELDS = ("pt", "eta", "phi", "mass")
+# Mass cells removed from the RMM because the lepton processor stores them as separate
+# features: (type, rank) pairs, ranks counted from 1.
+_REMOVED_PAIRS = (
+    (("jet", 1), ("jet", 2)),
+    (("jet", 1), ("bjet", 1)),
+    (("jet", 1), ("muon", 1)),
+    (("jet", 1), ("electron", 1)),
+    (("jet", 1), ("photon", 1)),
+    (("bjet", 1), ("bjet", 2)),
+    (("bjet", 1), ("muon", 1)),
+    (("bjet", 1), ("electron", 1)),
+    (("bjet", 1), ("photon", 1)),
+)
+
+
+class RMMConfig(StrictModel):
+    """RMM settings; the defaults are the ATLAS lepton + X anomaly-detection configuration."""
+
+    sqrt_s_gev: float = Field(SQRT_S_GEV, gt=0)
+    angular_scale: float = Field(0.15, gt=0)
+    met_min_gev: float = Field(30.0, ge=0)
+    max_per_type: dict[str, int] = Field(
+        default_factory=lambda: {"jet": 10, "bjet": 10, "muon": 5, "electron": 5, "photon": 5}
+    )
+
+    @field_validator("max_per_type")
+    @classmethod
+    def _all_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        if set(value) != set(KINDS):
+            raise ValueError(f"needs exactly the keys {list(KINDS)}, got {sorted(value)}")
+        if any(v < 1 for v in value.values()):
+            raise ValueError(f"every multiplicity must be >= 1, got {value}")
+        return {kind: int(value[kind]) for kind in KINDS}
+
+
+class RMMLayout(NamedTuple):
+    """Where each type sits in the matrix and which cells are kept, for one set of multiplicities."""
+
+    size: int  # matrix side, 1 + sum of multiplicities
+    starts: np.ndarray  # (5,) first matrix index of each type
+    caps: np.ndarray  # (5,) objects kept per type
+    kept_cells: np.ndarray  # flat indices (row-major) of the kept cells
+    removed_cells: np.ndarray  # flat indices of the removed cells
+    kept_column: np.ndarray  # (size*size,) output column of each cell, -1 when removed
+    names: tuple[str, ...]  # name of each kept cell
+
+
+class RMMFeatures(NamedTuple):
+    """Flattened RMMs of one chunk and how many cells had to be clipped to [0, 1]."""
+
+    features: np.ndarray  # (n, n_kept) float32
+    n_clipped: int
+
+
+def _object_names(caps: tuple[int, ...]) -> list[str]:
+    names = ["met"]
+    for kind, cap in zip(KINDS, caps):
+        names.extend(f"{kind}{rank}" for rank in range(1, cap + 1))
+    return names
+
+
+def _cell_name(objects: list[str], row: int, col: int) -> str:
+    """Name of an off-diagonal cell (or [0][0]); objects are listed in matrix order."""
+    if row == col == 0:
+        return "met_et"
+    if row == 0:
+        return f"met_{objects[col]}_mt"
+    if col == 0:
+        return f"{objects[row]}_rapidity"
+    first, second = sorted((row, col))
+    kind = "mass" if row < col else "rapidity"
+    return f"{objects[first]}_{objects[second]}_{kind}"
+
+
+@lru_cache(maxsize=8)
+def _layout(caps: tuple[int, ...]) -> RMMLayout:
+    caps_arr = np.asarray(caps, dtype=np.int64)
+    starts = 1 + np.concatenate([[0], np.cumsum(caps_arr)[:-1]]).astype(np.int64)
+    size = 1 + int(caps_arr.sum())
+    start_of = dict(zip(KINDS, starts.tolist()))
+    cap_of = dict(zip(KINDS, caps))
+    removed = sorted(
+        (start_of[ka] + ra - 1) * size + start_of[kb] + rb - 1
+        for (ka, ra), (kb, rb) in _REMOVED_PAIRS
+        if ra <= cap_of[ka] and rb <= cap_of[kb]
+    )
+    removed_arr = np.asarray(removed, dtype=np.int64)
+    kept = np.setdiff1d(np.arange(size * size, dtype=np.int64), removed_arr)
+    column = np.full(size * size, -1, dtype=np.int64)
+    column[kept] = np.arange(kept.size, dtype=np.int64)
+    objects = _object_names(caps)
+    diag_rank = _diagonal_ranks(caps)
+    names = []
+    for cell in kept.tolist():
+        row, col = divmod(cell, size)
+        if row == col and row > 0:
+            suffix = "et" if diag_rank[row] == 1 else "et_imbalance"
+            names.append(f"{objects[row]}_{suffix}")
+        else:
+            names.append(_cell_name(objects, row, col))
+    for arr in (starts, caps_arr, removed_arr, kept, column):
+        arr.setflags(write=False)
+    return RMMLayout(size, starts, caps_arr, kept, removed_arr, column, tuple(names))
+
+
+def _diagonal_ranks(caps: tuple[int, ...]) -> list[int]:
+    ranks = [0]
+    for cap in caps:
+        ranks.extend(range(1, cap + 1))
+    return ranks
+
+
+def rmm_layout(config: RMMConfig | None = None) -> RMMLayout:
+    """The matrix layout (type offsets, kept/removed cells, names) for ``config``."""
+    config = config or RMMConfig()
+    return _layout(tuple(config.max_per_type[k] for k in KINDS))
+
+
+_DEFAULT_LAYOUT = rmm_layout()
+KEPT_CELLS: np.ndarray = _DEFAULT_LAYOUT.kept_cells
+REMOVED_CELLS: np.ndarray = _DEFAULT_LAYOUT.removed_cells
+
+
+def feature_names(config: RMMConfig | None = None) -> list[str]:
+    """Names of the kept cells in output order, e.g. ``"jet1_jet2_rapidity"``, ``"met_muon1_mt"``."""
+    return list(rmm_layout(config).names)
+
+
+def flatten_rmm(rmm: np.ndarray, *, config: RMMConfig | None = None) -> np.ndarray:
+    """(n, N, N) matrices -> (n, n_kept) features: drop the removed cells, row-major order."""
+    layout = rmm_layout(config)
+    rmm = np.asarray(rmm)
+    if rmm.ndim != 3 or rmm.shape[1:] != (layout.size, layout.size):
+        raise ValueError(f"expected RMMs of shape (n, {layout.size}, {layout.size}), got {rmm.shape}")
+    return rmm.reshape(rmm.shape[0], -1)[:, layout.kept_cells]
+
+
+# --------------------------------------------------------------------------------------------
+# kernel
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
+    offsets: np.ndarray,  # (n_kinds, n + 1) int64, into the flat arrays below
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    mass: np.ndarray,
+    met_pt: np.ndarray,
+    met_phi: np.ndarray,
+    starts: np.ndarray,
+    caps: np.ndarray,
+    column: np.ndarray,  # (size*size,) output column per cell, -1: not written
+    size: int,
+    sqrt_s: float,
+    scale: float,
+    met_min: float,
+    out: np.ndarray,  # (>= n, n_out) float32, overwritten row by row
+) -> int:
+    n_kinds = offsets.shape[0]
+    n_events = offsets.shape[1] - 1
+    n_out = out.shape[1]
+    max_count = 1
+    for t in range(n_kinds):
+        for ev in range(n_events):
+            max_count = max(max_count, offsets[t, ev + 1] - offsets[t, ev])
+    n_slots = 0
+    for t in range(n_kinds):
+        n_slots += caps[t]
+    # scratch, allocated once per call: per-type sort keys, then the kept objects in matrix order
+    key = np.empty(max_count, dtype=np.float64)
+    order = np.empty(max_count, dtype=np.int64)
+    pos = np.empty(n_slots, dtype=np.int64)
+    rank = np.empty(n_slots, dtype=np.int64)
+    px = np.empty(n_slots, dtype=np.float64)
+    py = np.empty(n_slots, dtype=np.float64)
+    pz = np.empty(n_slots, dtype=np.float64)
+    en = np.empty(n_slots, dtype=np.float64)
+    et = np.empty(n_slots, dtype=np.float64)
+    ahalf = np.empty(n_slots, dtype=np.float64)  # exp(y / 2)
+    n_clipped = 0
+    inv_s = 1.0 / sqrt_s
+
+    for ev in range(n_events):
+        for c in range(n_out):
+            out[ev, c] = 0.0
+        # ---- collect the kept objects, type by type, E_T-descending within a type
+        n_obj = 0
+        for t in range(n_kinds):
+            first = offsets[t, ev]
+            count = offsets[t, ev + 1] - first
+            if count == 0:
+                continue
+            for k in range(count):
+                i = first + k
+                cosh_eta = math.cosh(eta[i])
+                m_over = mass[i] / cosh_eta
+                key[k] = math.sqrt(pt[i] * pt[i] + m_over * m_over)  # E_T = E pT / |p|
+                # stable insertion sort, descending
+                j = k
+                while j > 0 and key[order[j - 1]] < key[k]:
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = k
+            take = min(count, caps[t])
+            for r in range(take):
+                k = order[r]
+                i = first + k
+                p_t = pt[i]
+                ex = math.exp(eta[i])
+                pzi = 0.5 * p_t * (ex - 1.0 / ex)
+                p_abs = 0.5 * p_t * (ex + 1.0 / ex)
+                ei = math.sqrt(p_abs * p_abs + mass[i] * mass[i])
+                m_t = math.sqrt(mass[i] * mass[i] + p_t * p_t)
+                if m_t <= 0.0:
+                    w = 1.0
+                elif pzi >= 0.0:
+                    w = (ei + pzi) / m_t  # exp(y), written to avoid cancellation
+                else:
+                    w = m_t / (ei - pzi)
+                pos[n_obj] = starts[t] + r
+                rank[n_obj] = r
+                px[n_obj] = p_t * math.cos(phi[i])
+                py[n_obj] = p_t * math.sin(phi[i])
+                pz[n_obj] = pzi
+                en[n_obj] = ei
+                et[n_obj] = key[k]
+                ahalf[n_obj] = math.sqrt(w)
+                n_obj += 1
+
+        # ---- fill: every value goes through the same clip-and-place step
+        met = met_pt[ev]
+        has_met = met > 0.0 and met >= met_min
+        mx = met * math.cos(met_phi[ev])
+        my = met * math.sin(met_phi[ev])
+        if has_met:
+            n_clipped += _place(out, ev, column, 0, met * inv_s)
+        for a in range(n_obj):
+            p = pos[a]
+            base = p * size
+            aa = ahalf[a] * ahalf[a]
+            n_clipped += _place(out, ev, column, base, scale * (aa - 1.0) * (aa - 1.0) / (2.0 * aa))
+            if has_met:
+                sx = px[a] + mx
+                sy = py[a] + my
+                st = et[a] + met
+                mt2 = st * st - sx * sx - sy * sy
+                n_clipped += _place(out, ev, column, p, math.sqrt(max(mt2, 0.0)) * inv_s)
+            if rank[a] == 0:
+                diag = et[a] * inv_s
+            else:
+                total = et[a - 1] + et[a]
+                diag = (et[a - 1] - et[a]) / total if total > 0.0 else 0.0
+            n_clipped += _place(out, ev, column, base + p, diag)
+            for b in range(a + 1, n_obj):
+                q = pos[b]
+                se = en[a] + en[b]
+                sx = px[a] + px[b]
+                sy = py[a] + py[b]
+                sz = pz[a] + pz[b]
+                m2 = se * se - sx * sx - sy * sy - sz * sz
+                n_clipped += _place(out, ev, column, base + q, math.sqrt(max(m2, 0.0)) * inv_s)
+                d = ahalf[a] - ahalf[b]
+                n_clipped += _place(
+                    out, ev, column, q * size + p, scale * d * d / (2.0 * ahalf[a] * ahalf[b])
+                )
+    return n_clipped
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _place(out: np.ndarray, ev: int, column: np.ndarray, cell: int, value: float) -> int:
+    """Write one cell if it is kept, clipped to [0, 1]; return 1 when clipping acted."""
+    col = column[cell]
+    if col < 0:
+        return 0
+    clipped = 0
+    if value > 1.0:
+        value = 1.0
+        clipped = 1
+    elif value < 0.0:
+        value = 0.0
+        clipped = 1
+    out[ev, col] = value
+    return clipped
+
+
+# --------------------------------------------------------------------------------------------
+# awkward -> flat arrays
+
+
+def _flat_inputs(
+    collections: dict[str, Any], n_events: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-kind jagged records -> (offsets (5, n+1), pt, eta, phi, mass) flat float64 arrays."""
+    unknown = set(collections) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown object kinds {sorted(unknown)}; expected some of {list(KINDS)}")
+    offsets = np.zeros((len(KINDS), n_events + 1), dtype=np.int64)
+    pieces: dict[str, list[np.ndarray]] = {f: [] for f in _FIELDS}
+    base = 0
+    for t, kind in enumerate(KINDS):
+        objs = collections.get(kind)
+        if objs is None:
+            offsets[t, :] = base
+            continue
+        if len(objs) != n_events:
+            raise ValueError(f"{kind}: {len(objs)} events, but MET has {n_events}")
+        counts = ak.to_numpy(ak.num(objs, axis=1)).astype(np.int64, copy=False)
+        offsets[t, 0] = base
+        np.cumsum(counts, out=offsets[t, 1:])
+        offsets[t, 1:] += base
+        total = int(offsets[t, -1] - base)
+        base += total
+        if total == 0:
+            continue
+        missing = [f for f in _FIELDS if f not in ak.fields(objs)]
+        if missing:
+            raise ValueError(f"{kind}: records lack the fields {missing} (need {list(_FIELDS)})")
+        for field in _FIELDS:
+            values = np.asarray(ak.to_numpy(ak.flatten(objs[field], axis=1)), dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError(f"{kind}.{field}: non-finite values (NaN or inf) in the input")
+            pieces[field].append(values)
+    flat = [
+        np.concatenate(pieces[f]) if pieces[f] else np.zeros(0, dtype=np.float64) for f in _FIELDS
+    ]
+    return offsets, flat[0], flat[1], flat[2], flat[3]
+
+
+def _met_arrays(met_pt: Any, met_phi: Any) -> tuple[np.ndarray, np.ndarray]:
+    met = np.ascontiguousarray(ak.to_numpy(met_pt) if isinstance(met_pt, ak.Array) else met_pt, dtype=np.float64)
+    phi = np.ascontiguousarray(ak.to_numpy(met_phi) if isinstance(met_phi, ak.Array) else met_phi, dtype=np.float64)
+    if met.ndim != 1 or met.shape != phi.shape:
+        raise ValueError(f"met_pt and met_phi must be 1-d and equal length, got {met.shape}, {phi.shape}")
+    if not (np.isfinite(met).all() and np.isfinite(phi).all()):
+        raise ValueError("MET: non-finite values (NaN or inf) in the input")
+    return met, phi
+
+
+def _run(
+    collections: dict[str, Any],
+    met_pt: Any,
+    met_phi: Any,
+    config: RMMConfig,
+    column: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    met, phi = _met_arrays(met_pt, met_phi)
+    offsets, pt, eta, phi_flat, mass = _flat_inputs(collections, met.shape[0])
+    layout = rmm_layout(config)
+    return int(
+        _rmm_kernel(
+            offsets, pt, eta, phi_flat, mass, met, phi,
+            layout.starts, layout.caps, column, layout.size,
+            float(config.sqrt_s_gev), float(config.angular_scale), float(config.met_min_gev),
+            out,
+        )
+    )  # fmt: skip
+
+
+def rmm_features(
+    collections: dict[str, Any],
+    met_pt: Any,
+    met_phi: Any,
+    *,
+    config: RMMConfig | None = None,
+    out: np.ndarray | None = None,
+) -> RMMFeatures:
+    """Flattened RMMs of one chunk, straight from per-kind jagged collections (the fast path).
+
+    ``collections`` maps kinds (``"jet"``, ``"bjet"``, ``"muon"``, ``"electron"``,
+    ``"photon"``; absent kinds count as empty) to jagged records with ``pt, eta, phi, mass``
+    in GeV, in any order. Pass ``out`` (float32, shape (>= n, n_kept)) to reuse a buffer
+    across chunks: fresh zeroed (n, 36, 36) outputs cost more than the kernel itself.
+
+    >>> feats = rmm_features({"jet": jets, "muon": muons}, met_pt, met_phi)  # doctest: +SKIP
+    >>> feats.features.shape                                                   # doctest: +SKIP
+    (n, 1287)
+    """
+    config = config or RMMConfig()
+    layout = rmm_layout(config)
+    n_events = len(met_pt)
+    n_kept = layout.kept_cells.size
+    if out is None:
+        out = np.empty((n_events, n_kept), dtype=np.float32)
+    elif (
+        out.dtype != np.float32
+        or out.ndim != 2
+        or out.shape[0] < n_events
+        or out.shape[1] != n_kept
+        or not out.flags.c_contiguous
+    ):
+        raise ValueError(
+            f"out must be a C-contiguous float32 array of shape (>= {n_events}, {n_kept}), "
+            f"got {out.dtype} {out.shape}"
+        )
+    n_clipped = _run(collections, met_pt, met_phi, config, layout.kept_column, out)
+    return RMMFeatures(out[:n_events], n_clipped)
+
+
+def compute_rmm(
+    objects: Any, met_pt: Any, met_phi: Any, *, config: RMMConfig | None = None
+) -> np.ndarray:
+    """Full (n, 36, 36) float32 RMMs from per-event object lists with a ``kind`` field.
+
+    ``objects``: awkward array (or nested lists) of records ``pt, eta, phi, mass`` (GeV) and
+    ``kind`` in ``KINDS``, any order within an event. For checking and plotting; the
+    processors use :func:`rmm_features`, which writes only the kept cells.
+
+    >>> compute_rmm([[{"pt": 50.0, "eta": 0.1, "phi": 0.0, "mass": 5.0, "kind": "jet"}]],
+    ...             [40.0], [1.0]).shape
+    (1, 36, 36)
+    """
+    config = config or RMMConfig()
+    layout = rmm_layout(config)
+    objects = ak.Array(objects) if not isinstance(objects, ak.Array) else objects
+    collections: dict[str, Any] = {}
+    if "kind" in ak.fields(objects):
+        kinds_present = set(ak.flatten(objects.kind, axis=1).to_list())
+        unknown = kinds_present - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown object kinds {sorted(unknown)}; expected some of {list(KINDS)}")
+        for kind in kinds_present:
+            collections[kind] = objects[objects.kind == kind]
+    elif len(objects) > 0 and ak.sum(ak.num(objects, axis=1)) > 0:
+        raise ValueError(f"objects need the fields {list(_FIELDS) + ['kind']}, got {ak.fields(objects)}")
+    n_events = len(met_pt)
+    out = np.empty((n_events, layout.size * layout.size), dtype=np.float32)
+    identity = np.arange(layout.size * layout.size, dtype=np.int64)
+    _run(collections, met_pt, met_phi, config, identity, out)
+    return out.reshape(n_events, layout.size, layout.size)
