@@ -1,0 +1,99 @@
+"""The RMM autoencoder of the ATLAS unsupervised search (Phys. Rev. Lett. 132 (2024) 081801).
+
+A dense 1287 -> 800 -> 400 -> 200 -> 400 -> 800 -> 1287 network with LeakyReLU after every
+layer (the output too, so reconstructed RMM cells can be slightly negative like the inputs'
+zeros are not), trained with MSE and Adam on a small random fraction of the data itself.
+This module holds only the configuration, the architecture and the input checks; training
+lives in :mod:`adsearch.models.training`, scoring in :mod:`adsearch.models.scoring`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from adsearch.config import StrictModel
+from adsearch.errors import BadInputError
+
+__all__ = [
+    "RMM_WIDTH",
+    "LAYER_WIDTHS",
+    "AutoencoderConfig",
+    "build_autoencoder",
+    "n_parameters",
+    "flops_per_event",
+    "check_rmm_rows",
+]
+
+#: Cells kept when a 36x36 rapidity-mass matrix is flattened (:func:`adsearch.processors.rmm.flatten_rmm`).
+RMM_WIDTH: int = 1287
+
+#: Widths of the input, the five hidden layers and the output.
+LAYER_WIDTHS: tuple[int, ...] = (RMM_WIDTH, 800, 400, 200, 400, 800, RMM_WIDTH)
+
+
+class AutoencoderConfig(StrictModel):
+    """Training settings; the defaults reproduce the paper's except ``n_retrains`` (50 there).
+
+    ``n_retrains`` defaults to 5 so that one training fits a 2-core machine in minutes; the
+    median of an odd count is one of the retrains, as in the paper.
+    """
+
+    max_epochs: int = Field(500, ge=1, description="upper bound; early stopping normally ends sooner")
+    patience: int = Field(30, ge=1, description="epochs without val_loss improvement before stopping")
+    batch_size: int = Field(100, ge=1)
+    learning_rate: float = Field(1e-3, gt=0.0)
+    negative_slope: float = Field(0.3, ge=0.0, lt=1.0, description="LeakyReLU slope (Keras default)")
+    train_fraction: float = Field(0.01, gt=0.0, le=1.0, description="random fraction of preselected events")
+    max_train_rows: int | None = Field(None, ge=10, description="cap on the sampled training rows")
+    validation_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="7:3 train/validation split")
+    n_retrains: int = Field(5, ge=1, description="independent initialisations and splits")
+    seed: int = Field(20240213, ge=0)
+    jit_compile: bool = Field(True, description="XLA: ~2x faster training on CPU, reproducible per seed")
+    tf_threads: int | None = Field(None, ge=1, description="intra-op threads per task; None = worker's share")
+
+
+def build_autoencoder(negative_slope: float = 0.3) -> Any:
+    """The uncompiled Keras model with the exact layer widths of :data:`LAYER_WIDTHS`.
+
+    Initial weights come from Keras' global seed (``keras.utils.set_random_seed``).
+    """
+    import keras
+
+    layers: list[Any] = [keras.Input(shape=(RMM_WIDTH,), name="rmm")]
+    for i, width in enumerate(LAYER_WIDTHS[1:], start=1):
+        name = "output" if i == len(LAYER_WIDTHS) - 1 else f"dense_{i}"
+        layers.append(keras.layers.Dense(width, name=name))
+        layers.append(keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"{name}_leaky"))
+    return keras.Sequential(layers, name="rmm_autoencoder")
+
+
+def n_parameters(widths: tuple[int, ...] = LAYER_WIDTHS) -> int:
+    """Weights plus biases of the dense chain."""
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def flops_per_event(widths: tuple[int, ...] = LAYER_WIDTHS) -> int:
+    """Multiply-add FLOPs of one forward pass (2 per weight): 5.72 MFLOP for the default widths."""
+    return sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def check_rmm_rows(rows: np.ndarray, source: str) -> np.ndarray:
+    """Return ``rows`` as C-contiguous float32 (n, 1287), or raise naming ``source`` and the problem.
+
+    Catches the mistakes that would otherwise train or score silently wrong: a matrix of the
+    wrong width (e.g. an unflattened 36x36 RMM) and NaN/inf cells from a broken kernel.
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != RMM_WIDTH:
+        raise BadInputError(source, f"RMM rows must have shape (n, {RMM_WIDTH}), got {rows.shape}")
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise BadInputError(
+            source, f"{bad.size} RMM rows contain NaN or inf (first at row {int(bad[0])})"
+        )
+    return rows
