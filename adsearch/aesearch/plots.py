@@ -1,0 +1,134 @@
+"""Figures of the autoencoder search: scores with region lines, spectra with fits and pulls,
+Delta-Z versus mass. Everything returns a matplotlib Figure (Agg) for the caller to save."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as hep  # noqa: E402
+import numpy as np  # noqa: E402
+
+from adsearch.aesearch.regions import AnomalyRegion  # noqa: E402
+from adsearch.aesearch.sensitivity import BenchmarkSensitivity  # noqa: E402
+from adsearch.aesearch.spectra import SpectrumResult  # noqa: E402
+
+__all__ = ["plot_scores", "plot_region_spectra", "plot_delta_z"]
+
+_SPECTRUM_LABELS = {
+    "jj": r"$m_{jj}$", "jb": r"$m_{jb}$", "bb": r"$m_{bb}$", "je": r"$m_{je}$", "jmu": r"$m_{j\mu}$",
+    "jgamma": r"$m_{j\gamma}$", "be": r"$m_{be}$", "bmu": r"$m_{b\mu}$", "bgamma": r"$m_{b\gamma}$",
+}
+
+
+def plot_scores(
+    data_scores: np.ndarray,
+    benchmarks: dict[str, tuple[np.ndarray, float]],
+    regions: Sequence[AnomalyRegion],
+    luminosity_ipb: float,
+) -> plt.Figure:
+    """Anomaly-score distribution of the data, benchmarks overlaid at their expected yields."""
+    plt.style.use(hep.style.ATLAS)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    lo = float(np.percentile(data_scores, 0.01))
+    hi = max(float(np.max(data_scores)), *(float(np.max(s)) for s, _ in benchmarks.values() if len(s)))
+    edges = np.linspace(lo, hi + 0.05 * (hi - lo), 61)
+    hep.histplot(np.histogram(data_scores, edges)[0], edges, ax=ax, histtype="errorbar", color="black",
+                 label=f"data ({data_scores.size} events)")
+    for name, (scores, weight) in benchmarks.items():
+        counts = np.histogram(scores, edges)[0] * weight
+        hep.histplot(counts, edges, ax=ax, label=f"{name} (expected)")
+    for region in regions:
+        if np.isfinite(region.threshold):
+            ax.axvline(region.threshold, ls="--", color="grey")
+            ax.text(region.threshold, 0.95, f" {region.label}", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", fontsize=11)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.1)
+    ax.set_xlabel("anomaly score ln(MSE)")
+    ax.set_ylabel("events")
+    ax.legend(fontsize=11, loc="lower left")
+    hep.atlas.label(ax=ax, data=True, label="Generated", lumi=luminosity_ipb / 1000.0, com=13, fontsize=12)
+    return fig
+
+
+def plot_region_spectra(results: Sequence[SpectrumResult], region: str) -> plt.Figure:
+    """3x3 grid: each spectrum with its 5-parameter fit, BumpHunter window, and pulls."""
+    plt.style.use(hep.style.ATLAS)
+    fig = plt.figure(figsize=(18, 16))
+    outer = fig.add_gridspec(3, 3, hspace=0.35, wspace=0.3)
+    for idx, res in enumerate(results[:9]):
+        inner = outer[idx // 3, idx % 3].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.05)
+        ax, rax = fig.add_subplot(inner[0]), fig.add_subplot(inner[1])
+        edges, counts = res.edges_gev / 1000.0, res.counts
+        hep.histplot(counts, edges, ax=ax, histtype="errorbar", color="black", label="data", yerr=np.sqrt(counts))
+        if res.fit is not None and res.fit.converged:
+            exp, sig = res.fit.expected, res.fit.sigma
+            hep.histplot(exp, edges, ax=ax, color="tab:red", label="5-par fit")
+            ax.stairs(exp + sig, edges, baseline=exp - sig, fill=True, alpha=0.3, color="tab:red")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pull = np.where(exp > 0, (counts - exp) / np.sqrt(exp), 0.0)
+            rax.stairs(pull, edges, fill=True, color="tab:blue")
+        if res.bumphunt is not None:
+            bh = res.bumphunt
+            ax.axvspan(bh.lo_gev / 1000.0, bh.hi_gev / 1000.0, color="tab:green", alpha=0.2,
+                       label=f"BH: global {bh.global_z:.1f}$\\sigma$")
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.5)
+        ax.set_title(f"{_SPECTRUM_LABELS.get(res.spectrum, res.spectrum)} [{res.status if res.status != 'ok' else region}]",
+                     fontsize=12)
+        ax.legend(fontsize=9)
+        ax.tick_params(labelbottom=False, labelsize=10)
+        rax.axhline(0, color="black", lw=0.8)
+        rax.set_ylim(-4, 4)
+        rax.set_xlim(edges[0], edges[-1])
+        ax.set_xlim(edges[0], edges[-1])
+        rax.set_xlabel("mass [TeV]", fontsize=11)
+        rax.set_ylabel("pull", fontsize=10)
+        rax.tick_params(labelsize=10)
+    fig.suptitle(f"Anomaly region {region}", fontsize=16)
+    return fig
+
+
+def plot_delta_z(points: Sequence[BenchmarkSensitivity]) -> plt.Figure:
+    """Delta-Z (%) versus signal mass, a line per (benchmark model, region)."""
+    plt.style.use(hep.style.ATLAS)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    groups: dict[tuple[str, str], list[BenchmarkSensitivity]] = {}
+    for p in points:
+        model = p.benchmark.rsplit("_", 1)[0]
+        groups.setdefault((model, p.region), []).append(p)
+    for (model, region), pts in sorted(groups.items()):
+        pts = sorted(pts, key=lambda q: q.mean_gev)
+        ax.plot([q.mean_gev / 1000 for q in pts], [q.delta_z_percent for q in pts], "o-",
+                label=f"{model}, {region} ({pts[0].spectrum})")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("signal peak mass [TeV]")
+    ax.set_ylabel(r"$\Delta Z$ [%]")
+    ax.legend(fontsize=10)
+    return fig
+
+
+def save_all(summary, data, signals, weights, plot_dir) -> list[str]:  # type: ignore[no-untyped-def]
+    """Write every figure of a finished search as PNG into ``plot_dir``; return the file names."""
+    from pathlib import Path
+
+    plot_dir = Path(plot_dir)
+    written = []
+
+    def _save(fig: plt.Figure, name: str) -> None:
+        fig.savefig(plot_dir / name, dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        written.append(name)
+
+    bench = {name: (sig.scores, weights[name]) for name, sig in signals.items()}
+    _save(plot_scores(data.scores, bench, summary.regions, summary.luminosity_ipb), "anomaly_scores.png")
+    for region in summary.regions:
+        results = [s for s in summary.spectra if s.region == region.label]
+        _save(plot_region_spectra(results, region.label), f"spectra_{region.label}.png")
+    if summary.sensitivity:
+        _save(plot_delta_z(summary.sensitivity), "delta_z.png")
+    return written
