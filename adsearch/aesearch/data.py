@@ -77,6 +77,12 @@ def load_columns(store: FeatureStore, dataset: str, mass_columns: dict[str, str]
     cols = store.read(dataset, [SCORE_COLUMN, *mass_columns.values()])
     masses = {label: cols[col].astype(np.float64) for label, col in mass_columns.items()}
     scores = cols[SCORE_COLUMN].astype(np.float64)
+    n_unscored = int(np.count_nonzero(~np.isfinite(scores)))
+    if n_unscored:
+        raise AdsearchError(
+            f"dataset {dataset!r}: {n_unscored} of {scores.size} events have no anomaly score (their RMM "
+            "was not stored); the search needs every event scored: process with --rmm-fraction 1"
+        )
     return SampleColumns(dataset, scores, masses, np.zeros(scores.size, bool))
 
 
