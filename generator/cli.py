@@ -1,0 +1,63 @@
+"""``adsearch generate``: a thin click shell over :func:`adsearch.generator.generate_sample`."""
+
+from __future__ import annotations
+
+import click
+
+from adsearch.errors import ConfigError
+from adsearch.generator.processes import NAMED_SIGNALS
+from adsearch.generator.sample import DEFAULT_DIJET_PTHAT_MIN_GEV, KINDS, GenerationSummary, generate_sample
+
+__all__ = ["generate"]
+
+
+def _print_summary(summary: GenerationSummary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary.sample}: {summary.n_events} events, seed {summary.seed} -> {summary.out_dir}")
+    for column in ("process", "truth id", "events", "sigma (pb)"):
+        table.add_column(column, justify="right" if column != "process" else "left")
+    for proc in summary.processes:
+        table.add_row(proc.name, str(proc.truth_id), str(proc.n_events), f"{proc.cross_section_pb:.4g}")
+    console = Console()
+    console.print(table)
+    console.print(f"total sigma {summary.cross_section_pb:.4g} pb, equivalent luminosity "
+                  f"{summary.luminosity_pb:.4g} pb^-1; {summary.chunks_written} chunk(s) written, "
+                  f"{summary.chunks_skipped} already complete; {summary.wall_s:.1f} s; manifest {summary.manifest}")
+
+
+@click.command("generate")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--events", "n_events", type=click.IntRange(min=1), default=None,
+              help="Number of events (all processes together). Required unless --lumi-pb is given.")
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="Master seed; same seed -> same events.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@click.option("--signal", default=None,
+              help="Generate a signal instead of the SM background: "
+                   + ", ".join(n for names in NAMED_SIGNALS.values() for n in names)
+                   + " or any wprime_<mA>_<mB>_<mC> / ssm_wprime_<m> / lq_<m>.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--chunk-events", type=click.IntRange(min=1), default=5000, show_default=True, help="Events per file.")
+@click.option("--pthat-min", "pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True, help="QCD dijet pTHat threshold [GeV].")
+@click.option("--lepton-pthat-min", "lepton_pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
+              default=100.0, show_default=True, help="pTHat cut of the SM lepton processes [GeV].")
+@click.option("--mpi/--no-mpi", default=False, show_default=True, help="Multiparton interactions.")
+@click.option("--lumi-pb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Lepton SM mix: target integrated luminosity [pb^-1] instead of --events.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int,
+             chunk_events: int, pthat_min_gev: float, lepton_pthat_min_gev: float, mpi: bool,
+             lumi_pb: float | None, progress: bool) -> None:
+    """Generate KIND (dijet or lepton) events with Pythia 8 + FastJet into NanoAOD ROOT files."""
+    if n_events is None and lumi_pb is None:
+        raise click.BadParameter("give --events N (or --lumi-pb L for the lepton SM mix)", param_hint="--events")
+    try:
+        summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
+                                  chunk_events=chunk_events, pthat_min_gev=pthat_min_gev,
+                                  lepton_pthat_min_gev=lepton_pthat_min_gev, mpi=mpi, lumi_pb=lumi_pb,
+                                  progress=progress)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    _print_summary(summary)
