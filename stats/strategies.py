@@ -1,0 +1,255 @@
+"""The three searches' fit strategies: which function, which bins, when a fit is good enough.
+
+- (A) 2020 CWoLa dijet search: 100 GeV bins over 1.8-8.2 TeV; the fit signal region is the
+  signal region plus the adjacent halves of its neighbouring regions and is masked; three-
+  then four-parameter then UA2 until the sideband chi2 p-value exceeds 0.05, else the fit
+  range shrinks by 400 GeV on each side and the functions are tried again.
+- (B) 2025 search: 30 bins of 60 GeV (SB+SR+SB), the SR masked, the same three functions,
+  then the sideband bin furthest from the SR is dropped on each side until p > 0.05 or
+  fewer than six sideband bins remain.
+- (C) AE search: resolution binning, five-parameter fit of the whole spectrum, the
+  alternative five-parameter function as a fully correlated shape uncertainty.
+
+Failures are results (``success=False`` with a message), never silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from adsearch.stats.fitting import FitResult, check_counts, fit_spectrum
+
+__all__ = [
+    "Attempt",
+    "StrategyResult",
+    "AEFitResult",
+    "SEQUENTIAL_FUNCTIONS",
+    "cwola_fit_signal_region",
+    "fit_strategy_a",
+    "fit_strategy_b",
+    "fit_strategy_c",
+]
+
+SEQUENTIAL_FUNCTIONS: tuple[str, ...] = ("three_param", "four_param", "ua2")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One fit tried by a strategy."""
+
+    function: str
+    iteration: int
+    p_value: float
+    converged: bool
+    n_fit_bins: int
+    message: str
+
+
+@dataclass
+class StrategyResult:
+    """Outcome of strategy A or B; ``fit`` is the accepted fit (or the last one tried).
+
+    ``fit_mask``: bins that entered the accepted fit; ``background``/``sigma``: its prediction
+    and fit uncertainty for every bin (the signal-region values are the interpolation).
+    """
+
+    strategy: str
+    success: bool
+    function: str | None
+    iteration: int
+    fit: FitResult | None
+    fit_mask: np.ndarray
+    message: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def background(self) -> np.ndarray | None:
+        return None if self.fit is None else self.fit.expected
+
+    @property
+    def sigma(self) -> np.ndarray | None:
+        return None if self.fit is None else self.fit.sigma
+
+
+def _try_functions(
+    counts: np.ndarray,
+    edges_gev: np.ndarray,
+    mask: np.ndarray,
+    functions: Sequence[str],
+    p_threshold: float,
+    iteration: int,
+    attempts: list[Attempt],
+) -> FitResult | None:
+    """First fit (in ``functions`` order) that converges with p > threshold, else None."""
+    for name in functions:
+        try:
+            fit = fit_spectrum(counts, edges_gev, name, mask=mask)
+        except ValueError as exc:
+            attempts.append(Attempt(name, iteration, float("nan"), False, int(mask.sum()), str(exc)))
+            continue
+        attempts.append(Attempt(name, iteration, fit.p_value, fit.converged, int(mask.sum()), fit.message))
+        if fit.converged and fit.p_value > p_threshold:
+            return fit
+    return None
+
+
+def _last_fit(counts: np.ndarray, edges_gev: np.ndarray, mask: np.ndarray, name: str) -> FitResult | None:
+    try:
+        return fit_spectrum(counts, edges_gev, name, mask=mask)
+    except ValueError:
+        return None
+
+
+def cwola_fit_signal_region(regions_gev: Sequence[float], index: int) -> tuple[float, float]:
+    """Fit signal region of strategy A: region ``index`` plus the adjacent halves of its neighbours.
+
+    ``regions_gev`` are the boundaries of the analysis' mass regions; at the ends of the list
+    the missing neighbour contributes nothing.
+    """
+    r = np.asarray(regions_gev, dtype=float)
+    if not 0 <= index < r.size - 1:
+        raise ValueError(f"region index {index} outside 0..{r.size - 2}")
+    lo = r[index] - (0.5 * (r[index] - r[index - 1]) if index > 0 else 0.0)
+    hi = r[index + 1] + (0.5 * (r[index + 2] - r[index + 1]) if index + 2 < r.size else 0.0)
+    return float(lo), float(hi)
+
+
+def fit_strategy_a(
+    counts: np.ndarray,
+    edges_gev: np.ndarray,
+    fit_sr_gev: tuple[float, float],
+    *,
+    functions: Sequence[str] = SEQUENTIAL_FUNCTIONS,
+    p_threshold: float = 0.05,
+    shrink_gev: float = 400.0,
+) -> StrategyResult:
+    """Strategy A (2020 CWoLa). ``fit_sr_gev`` from :func:`cwola_fit_signal_region`.
+
+    A bin belongs to the sidebands when its centre lies inside the current fit range and
+    outside the fit signal region. Iteration i uses the range shrunk by ``i * shrink_gev`` on
+    each side; the strategy fails once a sideband is empty or too small to fit.
+    """
+    n = check_counts(counts)
+    edges = np.asarray(edges_gev, dtype=float)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    in_sr = (centres > fit_sr_gev[0]) & (centres < fit_sr_gev[1])
+    attempts: list[Attempt] = []
+    iteration = 0
+    mask = last_mask = ~in_sr
+    while True:
+        lo, hi = edges[0] + iteration * shrink_gev, edges[-1] - iteration * shrink_gev
+        mask = (centres > lo) & (centres < hi) & ~in_sr
+        left, right = mask & (centres < fit_sr_gev[0]), mask & (centres > fit_sr_gev[1])
+        if not left.any() or not right.any() or mask.sum() < len(SEQUENTIAL_FUNCTIONS) + 3:
+            break
+        last_mask = mask
+        fit = _try_functions(n, edges, mask, functions, p_threshold, iteration, attempts)
+        if fit is not None:
+            return StrategyResult("A", True, fit.function, iteration, fit, mask, "ok", attempts)
+        iteration += 1
+    last = attempts[-1] if attempts else None
+    fit = _last_fit(n, edges, last_mask, last.function) if last else None
+    msg = f"no function reached sideband p > {p_threshold} before the sidebands ran out after {iteration} iterations"
+    return StrategyResult("A", False, None, iteration, fit, last_mask, msg, attempts)
+
+
+def fit_strategy_b(
+    counts: np.ndarray,
+    edges_gev: np.ndarray,
+    signal_region: np.ndarray,
+    *,
+    functions: Sequence[str] = SEQUENTIAL_FUNCTIONS,
+    p_threshold: float = 0.05,
+    min_sideband_bins: int = 6,
+) -> StrategyResult:
+    """Strategy B (2025). ``signal_region``: boolean per bin, True inside the (masked) SR.
+
+    Each iteration tries the functions in turn; if none passes, the sideband bin furthest
+    from the SR is dropped on each side. Fewer than ``min_sideband_bins`` sideband bins left
+    is a reported failure.
+    """
+    n = check_counts(counts)
+    sr = np.asarray(signal_region, dtype=bool)
+    if sr.shape != n.shape or not sr.any():
+        raise ValueError("signal_region must be a boolean per bin with at least one True")
+    sr_idx = np.flatnonzero(sr)
+    active = np.ones(n.size, bool)
+    attempts: list[Attempt] = []
+    iteration = 0
+    mask = active & ~sr
+    last_mask = mask
+    while mask.sum() >= min_sideband_bins:
+        last_mask = mask
+        fit = _try_functions(n, edges_gev, mask, functions, p_threshold, iteration, attempts)
+        if fit is not None:
+            return StrategyResult("B", True, fit.function, iteration, fit, mask, "ok", attempts)
+        left = np.flatnonzero(mask[: sr_idx[0]])
+        right = np.flatnonzero(mask[sr_idx[-1] + 1 :]) + sr_idx[-1] + 1
+        if left.size:
+            active[left[0]] = False
+        if right.size:
+            active[right[-1]] = False
+        mask = active & ~sr
+        iteration += 1
+    last = attempts[-1] if attempts else None
+    fit = _last_fit(n, edges_gev, last_mask, last.function) if last else None
+    msg = (
+        f"no function reached sideband p > {p_threshold}; fewer than {min_sideband_bins} "
+        f"sideband bins remain after {iteration} iterations"
+    )
+    return StrategyResult("B", False, None, iteration, fit, last_mask, msg, attempts)
+
+
+@dataclass
+class AEFitResult:
+    """Strategy C: nominal and alternative fits; shape uncertainty = |alternative - nominal|.
+
+    ``count_covariance`` = nominal fit covariance + outer(shift, shift): the alternative
+    function enters as one fully correlated shape nuisance.
+    """
+
+    nominal: FitResult
+    alternative: FitResult | None
+    background: np.ndarray
+    fit_sigma: np.ndarray
+    shape_sigma: np.ndarray
+    total_sigma: np.ndarray
+    count_covariance: np.ndarray
+    success: bool
+    message: str
+
+    @property
+    def background_alt(self) -> np.ndarray | None:
+        return None if self.alternative is None else self.alternative.expected
+
+
+def fit_strategy_c(
+    counts: np.ndarray,
+    edges_gev: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    function: str = "five_param",
+    alternative: str | None = "five_param_alt",
+) -> AEFitResult:
+    """Strategy C (AE search): whole-spectrum fit plus the alternative as shape uncertainty."""
+    nominal = fit_spectrum(counts, edges_gev, function, mask=mask)
+    alt = None
+    if alternative is not None:
+        alt = fit_spectrum(counts, edges_gev, alternative, mask=mask)
+    shift = np.zeros_like(nominal.expected) if alt is None else alt.expected - nominal.expected
+    cov = nominal.count_covariance + np.outer(shift, shift)
+    problems = [f"{f.function}: {f.message}" for f in (nominal, alt) if f is not None and not f.converged]
+    return AEFitResult(
+        nominal=nominal,
+        alternative=alt,
+        background=nominal.expected,
+        fit_sigma=nominal.sigma,
+        shape_sigma=np.abs(shift),
+        total_sigma=np.sqrt(nominal.sigma**2 + shift**2),
+        count_covariance=cov,
+        success=not problems,
+        message="ok" if not problems else "; ".join(problems),
+    )
