@@ -32,6 +32,7 @@ __all__ = [
     "retrain_seeds",
     "median_index",
     "rows_sha256",
+    "split_rows",
     "train_once",
     "train_on_rows",
     "sample_training_rows",
@@ -102,6 +103,13 @@ def rows_sha256(rows: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(rows, dtype=np.float32).tobytes()).hexdigest()
 
 
+def split_rows(n_rows: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, validation) row indices of one retrain's fresh random split."""
+    order = np.random.default_rng(seed).permutation(n_rows)
+    n_val = max(1, int(round(validation_fraction * n_rows)))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
 def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: int) -> RetrainResult:
     """One retrain on a fresh 7:3 split of ``rows``: the function each Dask task runs.
 
@@ -113,10 +121,8 @@ def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: in
 
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(rows.shape[0])
-    n_val = max(1, int(round(config.validation_fraction * rows.shape[0])))
-    val, train = rows[np.sort(order[:n_val])], rows[np.sort(order[n_val:])]
+    train_idx, val_idx = split_rows(rows.shape[0], config.validation_fraction, seed)
+    train, val = rows[train_idx], rows[val_idx]
 
     model = build_autoencoder(config.negative_slope)
     model.compile(
