@@ -14,6 +14,7 @@ import fastjet
 import numpy as np
 
 from adsearch.generator import detector as det
+from adsearch.generator.kernels import isolation_sums
 from adsearch.generator.substructure import fat_jets
 
 __all__ = ["reconstruct", "ELECTRON_MASS_GEV", "MUON_MASS_GEV"]
@@ -159,15 +160,17 @@ def _large_r_jets(momenta: ak.Array, rng: np.random.Generator) -> ak.Array:
     return _sorted_by_pt(collection)
 
 
-def _isolated_objects(parts: _Particles, mask: np.ndarray, cone: float, visible: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices (into the particle columns) of candidates, and their relative isolation."""
-    objects = parts.records(mask, ("pt", "eta", "phi"))
-    iso = np.asarray(ak.to_numpy(ak.flatten(det.isolation(objects, visible, cone)))) if mask.any() else np.zeros(0)
-    return np.flatnonzero(mask), iso
+def _relative_isolation(parts: _Particles, index: np.ndarray, cone: float) -> np.ndarray:
+    """Relative isolation of the particles ``index`` against all visible particles (numba kernel;
+    :func:`adsearch.generator.detector.isolation` is the awkward reference it is tested against)."""
+    vis = parts.visible
+    offsets = np.concatenate([[0], np.cumsum(parts.counts(vis))]).astype(np.int64)
+    sums = isolation_sums(parts.event[index], parts.eta[index], parts.phi[index], offsets,
+                          parts.eta[vis], parts.phi[vis], parts.pt[vis], cone)
+    return sums / parts.pt[index]
 
 
 def _leptons(parts: _Particles, met: _MetTerms, rng: np.random.Generator) -> dict[str, ak.Array]:
-    visible = parts.records(parts.visible, ("pt", "eta", "phi"))
     abs_eta = np.abs(parts.eta)
     specs = {
         # name: (pdg id, |eta| max, efficiency, truth pT pre-cut, cone, stored pT min)
@@ -178,7 +181,8 @@ def _leptons(parts: _Particles, met: _MetTerms, rng: np.random.Generator) -> dic
     out = {}
     for name, (pdg, eta_max, efficiency, pre_pt, cone, min_pt) in specs.items():
         mask = parts.visible & (parts.aid == pdg) & (abs_eta < eta_max) & (parts.pt > pre_pt)
-        index, iso = _isolated_objects(parts, mask, cone, visible)
+        index = np.flatnonzero(mask)
+        iso = _relative_isolation(parts, index, cone)
         pt = parts.pt[index]
         sigma = det.muon_resolution(pt) if pdg == 13 else det.electron_resolution(parts.e[index])
         response = det.smear_pt(pt, sigma, rng)

@@ -7,11 +7,15 @@ loop over events or jets:
 * each jet's constituents become one "event" of a second sequence (kt, R_sub = 0.2), whose
   inclusive jets are the subjets; subjets with pT < f_cut = 5% of the ungroomed jet pT are
   dropped (trimming, ATLAS's large-R jet definition);
-* softdrop (beta = 0, z_cut = 0.1, R0 = 1.0) declusters a C/A sequence built on the
+* softdrop (beta = 0, z_cut = 0.1, R0 = 1.0) declusters a C/A reclustering of the
   *ungroomed* constituents (the CMS ``msoftdrop`` definition);
-* tau_N (beta = 1, normalized measure, R0 = 1.0, one-pass kt axes) is computed on a sequence
-  built on the *trimmed* constituents: ``njettiness`` of an event-level sequence would give
-  event N-jettiness, so the per-jet sequence is what makes it per jet.
+* tau_N (beta = 1, normalized measure, R0 = 1.0, exclusive-kt winner-take-all axes, ATLAS's
+  choice) is computed per jet on the *trimmed* constituents.
+
+Softdrop and tau_N use the numba kernels of :mod:`.kernels` (3-5x faster than the ``fastjet``
+package's per-jet wrappers, and tested against them): ``njettiness`` there needs a cluster
+sequence built on each jet's constituents, since on an event-level sequence it gives *event*
+N-jettiness.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import NamedTuple
 import awkward as ak
 import fastjet
 import numpy as np
+
+from adsearch.generator.kernels import nsubjettiness_wta_kt, softdrop_mass
 
 __all__ = ["FatJetsRaw", "fat_jets", "R_FAT", "R_SUB", "F_CUT", "SOFTDROP_ZCUT", "SOFTDROP_BETA"]
 
@@ -33,8 +39,6 @@ NSUB_BETA = 1.0
 
 _ANTIKT_FAT = fastjet.JetDefinition(fastjet.antikt_algorithm, R_FAT)
 _KT_SUB = fastjet.JetDefinition(fastjet.kt_algorithm, R_SUB)
-# R large enough that exclusive_jets(1) of one jet's constituents is the whole jet.
-_CA_DECLUSTER = fastjet.JetDefinition(fastjet.cambridge_algorithm, 2.0 * R_FAT)
 
 
 class FatJetsRaw(NamedTuple):
@@ -101,23 +105,11 @@ def fat_jets(particles: ak.Array, min_pt_gev: float, max_abs_eta: float) -> FatJ
     trimmed_constituents = ak.flatten(subjet_constituents[keep_sub], axis=2)
     tpx, tpy, tpz, te = _flat_fields(trimmed_constituents)
     n_trimmed = ak.to_numpy(ak.num(trimmed_constituents, axis=1))
-    trimmed = _momenta(tpx, tpy, tpz, te, n_trimmed)
     sums = [np.add.reduceat(x, _starts(n_trimmed)) if len(x) else np.zeros(len(n_trimmed)) for x in (tpx, tpy, tpz, te)]
     sums = [np.where(n_trimmed > 0, s, 0.0) for s in sums]
 
-    softdrop = fastjet.ClusterSequence(per_jet, _CA_DECLUSTER).exclusive_jets_softdrop_grooming(
-        njets=1, beta=SOFTDROP_BETA, symmetry_cut=SOFTDROP_ZCUT, R0=R_FAT
-    )
-    msoftdrop = np.asarray(ak.to_numpy(softdrop.msoftdrop), dtype=np.float64)
-
-    taus = np.asarray(
-        ak.to_numpy(
-            fastjet.ClusterSequence(trimmed, _KT_SUB).njettiness(
-                njets=[1, 2, 3, 4], beta=NSUB_BETA, R0=R_FAT, axes_definition="OnePass_KT_Axes"
-            )
-        ),
-        dtype=np.float64,
-    ).reshape(-1, 4)
+    msoftdrop = softdrop_mass(cpx, cpy, cpz, ce, _offsets(n_constituents), SOFTDROP_ZCUT, SOFTDROP_BETA, R_FAT)
+    taus = nsubjettiness_wta_kt(tpx, tpy, tpz, te, _offsets(n_trimmed), R_FAT)
 
     return FatJetsRaw(
         px=ak.unflatten(sums[0], n_kept),
@@ -127,6 +119,10 @@ def fat_jets(particles: ak.Array, min_pt_gev: float, max_abs_eta: float) -> FatJ
         msoftdrop=ak.unflatten(msoftdrop, n_kept),
         tau=ak.unflatten(taus, n_kept),
     )
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:
