@@ -80,11 +80,12 @@ def flops_per_event(widths: tuple[int, ...] = LAYER_WIDTHS) -> int:
     return sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def check_rmm_rows(rows: np.ndarray, source: str) -> np.ndarray:
+def check_rmm_rows(rows: np.ndarray, source: str, row_offset: int = 0) -> np.ndarray:
     """Return ``rows`` as C-contiguous float32 (n, 1287), or raise naming ``source`` and the problem.
 
     Catches the mistakes that would otherwise train or score silently wrong: a matrix of the
     wrong width (e.g. an unflattened 36x36 RMM) and NaN/inf cells from a broken kernel.
+    ``row_offset`` is added to reported row numbers when ``rows`` is a block of a larger array.
     """
     rows = np.asarray(rows)
     if rows.ndim != 2 or rows.shape[1] != RMM_WIDTH:
@@ -94,6 +95,6 @@ def check_rmm_rows(rows: np.ndarray, source: str) -> np.ndarray:
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise BadInputError(
-            source, f"{bad.size} RMM rows contain NaN or inf (first at row {int(bad[0])})"
+            source, f"{bad.size} RMM rows contain NaN or inf (first at row {row_offset + int(bad[0])})"
         )
     return rows

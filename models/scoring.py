@@ -74,9 +74,9 @@ class Scorer:
 
         self._mse = mse
 
-    def mse(self, rows: np.ndarray, source: str = "rows") -> np.ndarray:
-        """Mean squared reconstruction error per row, float32."""
-        rows = check_rmm_rows(rows, source)
+    def mse(self, rows: np.ndarray, source: str = "rows", row_offset: int = 0) -> np.ndarray:
+        """Mean squared reconstruction error per row, float32 (errors name ``source``)."""
+        rows = check_rmm_rows(rows, source, row_offset)
         out = np.empty(rows.shape[0], dtype=np.float32)
         step = self.batch_size
         for lo in range(0, rows.shape[0], step):
@@ -89,9 +89,9 @@ class Scorer:
                 out[lo:lo + block.shape[0]] = self._mse(self._buffer).numpy()[:block.shape[0]]
         return out
 
-    def __call__(self, rows: np.ndarray, source: str = "rows") -> np.ndarray:
+    def __call__(self, rows: np.ndarray, source: str = "rows", row_offset: int = 0) -> np.ndarray:
         """Anomaly scores ``ln(MSE)`` per row, float32."""
-        return np.log(np.maximum(self.mse(rows, source), _MSE_FLOOR))
+        return np.log(np.maximum(self.mse(rows, source, row_offset), _MSE_FLOOR))
 
 
 _SCORERS: dict[tuple[str, int, int], Scorer] = {}
@@ -127,7 +127,8 @@ class ScoreSummary(NamedTuple):
 def _score_block(store_path: str, dataset: str, start: int, stop: int, model_path: str, batch_size: int) -> np.ndarray:
     """One Dask task: read RMM rows [start, stop) and return their scores."""
     rows = open_store(store_path, mode="r").read_rmm(dataset, start, stop)
-    return score_rows(model_path, rows, batch_size) if rows.size else np.empty(0, np.float32)
+    scorer = load_scorer(model_path, batch_size)
+    return scorer(rows, f"{store_path}/{dataset}/rmm", row_offset=start)
 
 
 def _stored_bytes(path: Path) -> int:

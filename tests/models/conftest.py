@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import awkward as ak
@@ -41,7 +42,44 @@ def events() -> tuple[ak.Array, np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
+def heldout_events() -> tuple[ak.Array, np.ndarray, np.ndarray]:
+    return ordinary_events(400, seed=12)
+
+
+@pytest.fixture(scope="session")
 def rmm_rows(events: tuple[ak.Array, np.ndarray, np.ndarray]) -> np.ndarray:
     from adsearch.processors.rmm import compute_rmm, flatten_rmm
 
     return flatten_rmm(compute_rmm(*events))
+
+
+def _make_store(path: Path, datasets: dict[str, tuple[int, np.ndarray | None, np.ndarray | None]]) -> Path:
+    """A committed feature store written through the store's own API.
+
+    ``datasets``: name -> (n_events, RMM rows or None, event rows that have them or None).
+    """
+    from adsearch.store import UnitRecord, commit_part, consolidate_dataset, create_store, write_part
+
+    create_store(path, {"created_utc": "test"})
+    for name, (n_events, rmm, rmm_index) in datasets.items():
+        columns = {"mjj_gev": np.linspace(100.0, 1000.0, n_events).astype(np.float32)}
+        write_part(path, name, "unit0", columns, rmm, rmm_index)
+        commit_part(path, name, "unit0", b"done")
+        n_rmm = 0 if rmm is None else len(rmm)
+        consolidate_dataset(path, name, [UnitRecord("unit0", "test.root", 0, n_events, n_events, n_rmm)], {})
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_store() -> Callable[..., Path]:
+    """``make_store(path, {name: (n_events, rmm or None, rmm_index or None)})`` -> path."""
+    return _make_store
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory, rmm_rows: np.ndarray) -> Path:
+    """One small model trained on ordinary synthetic events (shared by scoring and anomaly tests)."""
+    from adsearch.models import AutoencoderConfig, train_on_rows
+
+    config = AutoencoderConfig(max_epochs=12, patience=30, n_retrains=1, learning_rate=3e-3, jit_compile=False)
+    return train_on_rows(rmm_rows[:600], config, tmp_path_factory.mktemp("ae")).model_path
