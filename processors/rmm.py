@@ -197,133 +197,34 @@ def flatten_rmm(rmm: np.ndarray, *, config: RMMConfig | None = None) -> np.ndarr
 # --------------------------------------------------------------------------------------------
 # kernel
 
+# Taylor coefficients (-1)^k / (2k+1)! and (-1)^k / (2k)!: exact to ~1e-17 on |r| <= pi/4
+_S1, _S2, _S3, _S4, _S5, _S6, _S7 = ((-1.0) ** k / math.factorial(2 * k + 1) for k in range(1, 8))
+_C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8 = ((-1.0) ** k / math.factorial(2 * k) for k in range(1, 9))
+_PIO2_HI = 1.5707963267341256  # pi/2 split in two (fdlibm's pio2_1, pio2_1t) for exact reduction
+_PIO2_LO = 6.0771005065061922e-11
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
-    offsets: np.ndarray,  # (n_kinds, n + 1) int64, into the flat arrays below
-    pt: np.ndarray,
-    eta: np.ndarray,
-    phi: np.ndarray,
-    mass: np.ndarray,
-    met_pt: np.ndarray,
-    met_phi: np.ndarray,
-    starts: np.ndarray,
-    caps: np.ndarray,
-    column: np.ndarray,  # (size*size,) output column per cell, -1: not written
-    size: int,
-    sqrt_s: float,
-    scale: float,
-    met_min: float,
-    out: np.ndarray,  # (>= n, n_out) float32, overwritten row by row
-) -> int:
-    n_kinds = offsets.shape[0]
-    n_events = offsets.shape[1] - 1
-    n_out = out.shape[1]
-    max_count = 1
-    for t in range(n_kinds):
-        for ev in range(n_events):
-            max_count = max(max_count, offsets[t, ev + 1] - offsets[t, ev])
-    n_slots = 0
-    for t in range(n_kinds):
-        n_slots += caps[t]
-    # scratch, allocated once per call: per-type sort keys, then the kept objects in matrix order
-    key = np.empty(max_count, dtype=np.float64)
-    order = np.empty(max_count, dtype=np.int64)
-    pos = np.empty(n_slots, dtype=np.int64)
-    rank = np.empty(n_slots, dtype=np.int64)
-    px = np.empty(n_slots, dtype=np.float64)
-    py = np.empty(n_slots, dtype=np.float64)
-    pz = np.empty(n_slots, dtype=np.float64)
-    en = np.empty(n_slots, dtype=np.float64)
-    et = np.empty(n_slots, dtype=np.float64)
-    ahalf = np.empty(n_slots, dtype=np.float64)  # exp(y / 2)
-    n_clipped = 0
-    inv_s = 1.0 / sqrt_s
 
-    for ev in range(n_events):
-        for c in range(n_out):
-            out[ev, c] = 0.0
-        # ---- collect the kept objects, type by type, E_T-descending within a type
-        n_obj = 0
-        for t in range(n_kinds):
-            first = offsets[t, ev]
-            count = offsets[t, ev + 1] - first
-            if count == 0:
-                continue
-            for k in range(count):
-                i = first + k
-                cosh_eta = math.cosh(eta[i])
-                m_over = mass[i] / cosh_eta
-                key[k] = math.sqrt(pt[i] * pt[i] + m_over * m_over)  # E_T = E pT / |p|
-                # stable insertion sort, descending
-                j = k
-                while j > 0 and key[order[j - 1]] < key[k]:
-                    order[j] = order[j - 1]
-                    j -= 1
-                order[j] = k
-            take = min(count, caps[t])
-            for r in range(take):
-                k = order[r]
-                i = first + k
-                p_t = pt[i]
-                ex = math.exp(eta[i])
-                pzi = 0.5 * p_t * (ex - 1.0 / ex)
-                p_abs = 0.5 * p_t * (ex + 1.0 / ex)
-                ei = math.sqrt(p_abs * p_abs + mass[i] * mass[i])
-                m_t = math.sqrt(mass[i] * mass[i] + p_t * p_t)
-                if m_t <= 0.0:
-                    w = 1.0
-                elif pzi >= 0.0:
-                    w = (ei + pzi) / m_t  # exp(y), written to avoid cancellation
-                else:
-                    w = m_t / (ei - pzi)
-                pos[n_obj] = starts[t] + r
-                rank[n_obj] = r
-                px[n_obj] = p_t * math.cos(phi[i])
-                py[n_obj] = p_t * math.sin(phi[i])
-                pz[n_obj] = pzi
-                en[n_obj] = ei
-                et[n_obj] = key[k]
-                ahalf[n_obj] = math.sqrt(w)
-                n_obj += 1
+@numba.njit(inline="always", error_model="numpy")
+def _sincos(x: float) -> tuple[float, float]:
+    """sin and cos for azimuths: quadrant reduction + Taylor series on |r| <= pi/4 (error < 1e-16).
 
-        # ---- fill: every value goes through the same clip-and-place step
-        met = met_pt[ev]
-        has_met = met > 0.0 and met >= met_min
-        mx = met * math.cos(met_phi[ev])
-        my = met * math.sin(met_phi[ev])
-        if has_met:
-            n_clipped += _place(out, ev, column, 0, met * inv_s)
-        for a in range(n_obj):
-            p = pos[a]
-            base = p * size
-            aa = ahalf[a] * ahalf[a]
-            n_clipped += _place(out, ev, column, base, scale * (aa - 1.0) * (aa - 1.0) / (2.0 * aa))
-            if has_met:
-                sx = px[a] + mx
-                sy = py[a] + my
-                st = et[a] + met
-                mt2 = st * st - sx * sx - sy * sy
-                n_clipped += _place(out, ev, column, p, math.sqrt(max(mt2, 0.0)) * inv_s)
-            if rank[a] == 0:
-                diag = et[a] * inv_s
-            else:
-                total = et[a - 1] + et[a]
-                diag = (et[a - 1] - et[a]) / total if total > 0.0 else 0.0
-            n_clipped += _place(out, ev, column, base + p, diag)
-            for b in range(a + 1, n_obj):
-                q = pos[b]
-                se = en[a] + en[b]
-                sx = px[a] + px[b]
-                sy = py[a] + py[b]
-                sz = pz[a] + pz[b]
-                m2 = se * se - sx * sx - sy * sy - sz * sz
-                n_clipped += _place(out, ev, column, base + q, math.sqrt(max(m2, 0.0)) * inv_s)
-                d = ahalf[a] - ahalf[b]
-                n_clipped += _place(
-                    out, ev, column, q * size + p, scale * d * d / (2.0 * ahalf[a] * ahalf[b])
-                )
-    return n_clipped
+    libm's sin and cos cost more than the rest of the per-object work together.
+    """
+    if abs(x) > 1.0e4:
+        return math.sin(x), math.cos(x)
+    k = round(x * (2.0 / math.pi))
+    r = (x - k * _PIO2_HI) - k * _PIO2_LO
+    r2 = r * r
+    s = r + r * r2 * (_S1 + r2 * (_S2 + r2 * (_S3 + r2 * (_S4 + r2 * (_S5 + r2 * (_S6 + r2 * _S7))))))
+    c = 1.0 + r2 * (_C1 + r2 * (_C2 + r2 * (_C3 + r2 * (_C4 + r2 * (_C5 + r2 * (_C6 + r2 * (_C7 + r2 * _C8)))))))
+    quadrant = int(k) & 3
+    if quadrant == 0:
+        return s, c
+    if quadrant == 1:
+        return c, -s
+    if quadrant == 2:
+        return -s, -c
+    return -c, s
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -343,6 +244,133 @@ def _place(out: np.ndarray, ev: int, column: np.ndarray, cell: int, value: float
     return clipped
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
+    offsets: np.ndarray,  # (n_kinds, n + 1) int64, into the flat arrays below
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    mass: np.ndarray,
+    met_pt: np.ndarray,
+    met_phi: np.ndarray,
+    starts: np.ndarray,
+    caps: np.ndarray,
+    column: np.ndarray,  # (size*size,) output column per cell, -1: not written
+    size: int,
+    sqrt_s: float,
+    scale: float,
+    met_min: float,
+    out: np.ndarray,  # (>= n, n_out) float32, overwritten row by row
+) -> tuple[int, int]:
+    """Fill ``out``; return (cells clipped, first event with a non-finite input or -1)."""
+    n_kinds = offsets.shape[0]
+    n_events = offsets.shape[1] - 1
+    n_out = out.shape[1]
+    max_count = 1
+    for t in range(n_kinds):
+        for ev in range(n_events):
+            max_count = max(max_count, offsets[t, ev + 1] - offsets[t, ev])
+    n_slots = 0
+    for t in range(n_kinds):
+        n_slots += caps[t]
+    # scratch, allocated once per call. Columns: px, py, pz, E, E_T, exp(y/2); first all
+    # objects of one type (then sorted through `order`), then the kept ones in matrix order.
+    each = np.empty((max_count, 6), dtype=np.float64)
+    order = np.empty(max_count, dtype=np.int64)
+    kept = np.empty((n_slots, 6), dtype=np.float64)
+    pos = np.empty(n_slots, dtype=np.int64)
+    rank = np.empty(n_slots, dtype=np.int64)
+    n_clipped = 0
+    first_bad = -1
+    inv_s = 1.0 / sqrt_s
+
+    for ev in range(n_events):
+        for c in range(n_out):
+            out[ev, c] = 0.0
+        # ---- kinematics of every object, E_T-descending order within a type
+        n_obj = 0
+        finite = math.isfinite(met_pt[ev]) and math.isfinite(met_phi[ev])
+        for t in range(n_kinds):
+            first = offsets[t, ev]
+            count = offsets[t, ev + 1] - first
+            for k in range(count):
+                i = first + k
+                p_t = float(pt[i])
+                m = float(mass[i])
+                ex = math.exp(float(eta[i]))
+                cosh_eta = 0.5 * (ex + 1.0 / ex)
+                p_z = 0.5 * p_t * (ex - 1.0 / ex)
+                p_abs = p_t * cosh_eta
+                energy = math.sqrt(p_abs * p_abs + m * m)
+                m_t = math.sqrt(m * m + p_t * p_t)
+                if m_t <= 0.0:
+                    w = 1.0
+                elif p_z >= 0.0:
+                    w = (energy + p_z) / m_t  # exp(y), the form without cancellation
+                else:
+                    w = m_t / (energy - p_z)
+                sin_phi, cos_phi = _sincos(float(phi[i]))
+                each[k, 0] = p_t * cos_phi
+                each[k, 1] = p_t * sin_phi
+                each[k, 2] = p_z
+                each[k, 3] = energy
+                each[k, 4] = energy / cosh_eta  # E_T = E pT / |p|
+                each[k, 5] = math.sqrt(w)
+                finite = finite and math.isfinite(energy + p_abs + each[k, 0] + each[k, 1] + w)
+                j = k  # stable insertion sort, descending E_T
+                while j > 0 and each[order[j - 1], 4] < each[k, 4]:
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = k
+            for r in range(min(count, caps[t])):
+                for f in range(6):
+                    kept[n_obj, f] = each[order[r], f]
+                pos[n_obj] = starts[t] + r
+                rank[n_obj] = r
+                n_obj += 1
+        if not finite and first_bad < 0:
+            first_bad = ev
+
+        # ---- cells: every value goes through the same clip-and-place step
+        met = float(met_pt[ev])
+        has_met = met > 0.0 and met >= met_min
+        sin_met, cos_met = _sincos(float(met_phi[ev]))
+        mx = met * cos_met
+        my = met * sin_met
+        if has_met:
+            n_clipped += _place(out, ev, column, 0, met * inv_s)
+        for a in range(n_obj):
+            p = pos[a]
+            base = p * size
+            w = kept[a, 5] * kept[a, 5]
+            n_clipped += _place(out, ev, column, base, scale * (w - 1.0) * (w - 1.0) / (2.0 * w))
+            if has_met:
+                sx = kept[a, 0] + mx
+                sy = kept[a, 1] + my
+                st = kept[a, 4] + met
+                n_clipped += _place(
+                    out, ev, column, p, math.sqrt(max(st * st - sx * sx - sy * sy, 0.0)) * inv_s
+                )
+            if rank[a] == 0:
+                diag = kept[a, 4] * inv_s
+            else:
+                total = kept[a - 1, 4] + kept[a, 4]
+                diag = (kept[a - 1, 4] - kept[a, 4]) / total if total > 0.0 else 0.0
+            n_clipped += _place(out, ev, column, base + p, diag)
+            for b in range(a + 1, n_obj):
+                q = pos[b]
+                se = kept[a, 3] + kept[b, 3]
+                sx = kept[a, 0] + kept[b, 0]
+                sy = kept[a, 1] + kept[b, 1]
+                sz = kept[a, 2] + kept[b, 2]
+                m2 = se * se - sx * sx - sy * sy - sz * sz
+                n_clipped += _place(out, ev, column, base + q, math.sqrt(max(m2, 0.0)) * inv_s)
+                d = kept[a, 5] - kept[b, 5]
+                angle = scale * d * d / (2.0 * kept[a, 5] * kept[b, 5])
+                n_clipped += _place(out, ev, column, q * size + p, angle)
+    return n_clipped, first_bad
+
+
 # --------------------------------------------------------------------------------------------
 # awkward -> flat arrays
 
@@ -350,7 +378,10 @@ def _place(out: np.ndarray, ev: int, column: np.ndarray, cell: int, value: float
 def _flat_inputs(
     collections: dict[str, Any], n_events: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-kind jagged records -> (offsets (5, n+1), pt, eta, phi, mass) flat float64 arrays."""
+    """Per-kind jagged records -> (offsets (5, n+1), pt, eta, phi, mass) flat arrays.
+
+    Values keep their dtype (NanoAOD float32 stays float32); the kernel upcasts per value.
+    """
     unknown = set(collections) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown object kinds {sorted(unknown)}; expected some of {list(KINDS)}")
@@ -359,41 +390,45 @@ def _flat_inputs(
     base = 0
     for t, kind in enumerate(KINDS):
         objs = collections.get(kind)
+        offsets[t, :] = base
         if objs is None:
-            offsets[t, :] = base
             continue
         if len(objs) != n_events:
             raise ValueError(f"{kind}: {len(objs)} events, but MET has {n_events}")
-        counts = ak.to_numpy(ak.num(objs, axis=1)).astype(np.int64, copy=False)
-        offsets[t, 0] = base
+        counts = ak.to_numpy(ak.num(objs, axis=1))
         np.cumsum(counts, out=offsets[t, 1:])
         offsets[t, 1:] += base
-        total = int(offsets[t, -1] - base)
-        base += total
-        if total == 0:
+        if offsets[t, -1] == base:
             continue
+        base = int(offsets[t, -1])
         missing = [f for f in _FIELDS if f not in ak.fields(objs)]
         if missing:
             raise ValueError(f"{kind}: records lack the fields {missing} (need {list(_FIELDS)})")
         for field in _FIELDS:
-            values = np.asarray(ak.to_numpy(ak.flatten(objs[field], axis=1)), dtype=np.float64)
-            if not np.isfinite(values).all():
-                raise ValueError(f"{kind}.{field}: non-finite values (NaN or inf) in the input")
-            pieces[field].append(values)
-    flat = [
-        np.concatenate(pieces[f]) if pieces[f] else np.zeros(0, dtype=np.float64) for f in _FIELDS
-    ]
+            pieces[field].append(ak.to_numpy(ak.flatten(objs[field], axis=1)))
+    flat = [np.concatenate(pieces[f]) if pieces[f] else np.zeros(0) for f in _FIELDS]
     return offsets, flat[0], flat[1], flat[2], flat[3]
 
 
+def _name_bad_value(collections: dict[str, Any], met: np.ndarray, met_phi: np.ndarray, event: int) -> str:
+    """Say which input made event ``event`` non-finite (slow path, only after a failure)."""
+    if not (np.isfinite(met[event]) and np.isfinite(met_phi[event])):
+        return f"MET of event {event} is not finite"
+    for kind in KINDS:
+        if kind in collections:
+            for field in _FIELDS:
+                values = np.asarray(ak.to_numpy(collections[kind][field][event]), dtype=np.float64)
+                if not np.isfinite(values).all():
+                    return f"{kind}.{field} of event {event} is not finite: {values.tolist()}"
+    return f"event {event} has kinematics that overflow"
+
+
 def _met_arrays(met_pt: Any, met_phi: Any) -> tuple[np.ndarray, np.ndarray]:
-    met = np.ascontiguousarray(ak.to_numpy(met_pt) if isinstance(met_pt, ak.Array) else met_pt, dtype=np.float64)
-    phi = np.ascontiguousarray(ak.to_numpy(met_phi) if isinstance(met_phi, ak.Array) else met_phi, dtype=np.float64)
+    met = np.ascontiguousarray(ak.to_numpy(ak.Array(met_pt)) if isinstance(met_pt, ak.Array) else met_pt)
+    phi = np.ascontiguousarray(ak.to_numpy(ak.Array(met_phi)) if isinstance(met_phi, ak.Array) else met_phi)
     if met.ndim != 1 or met.shape != phi.shape:
         raise ValueError(f"met_pt and met_phi must be 1-d and equal length, got {met.shape}, {phi.shape}")
-    if not (np.isfinite(met).all() and np.isfinite(phi).all()):
-        raise ValueError("MET: non-finite values (NaN or inf) in the input")
-    return met, phi
+    return met.astype(np.float64, copy=False), phi.astype(np.float64, copy=False)
 
 
 def _run(
@@ -407,14 +442,15 @@ def _run(
     met, phi = _met_arrays(met_pt, met_phi)
     offsets, pt, eta, phi_flat, mass = _flat_inputs(collections, met.shape[0])
     layout = rmm_layout(config)
-    return int(
-        _rmm_kernel(
-            offsets, pt, eta, phi_flat, mass, met, phi,
-            layout.starts, layout.caps, column, layout.size,
-            float(config.sqrt_s_gev), float(config.angular_scale), float(config.met_min_gev),
-            out,
-        )
+    n_clipped, first_bad = _rmm_kernel(
+        offsets, pt, eta, phi_flat, mass, met, phi,
+        layout.starts, layout.caps, column, layout.size,
+        float(config.sqrt_s_gev), float(config.angular_scale), float(config.met_min_gev),
+        out,
     )  # fmt: skip
+    if first_bad >= 0:
+        raise ValueError(f"RMM input: {_name_bad_value(collections, met, phi, first_bad)}")
+    return int(n_clipped)
 
 
 def rmm_features(
