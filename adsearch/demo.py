@@ -59,7 +59,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
     from adsearch.cluster import dask_client
     from adsearch.generator import generate_sample
     from adsearch.models import AutoencoderConfig, score_events, train_autoencoder
-    from adsearch.processors.runner import run_processor
+    from adsearch.processors.run import run_processor
     from adsearch.provenance import run_record, write_json
 
     config = config or DemoConfig()

@@ -46,9 +46,10 @@ class AESearchConfig(StrictModel):
     limit_widths: list[float] = Field(default_factory=lambda: [0.0, 0.15])
     limit_mass_spacing: float = Field(default=0.05, gt=0)
     limit_regions: list[int] = Field(default_factory=lambda: [0])
+    limit_spectra: list[str] = Field(default_factory=lambda: list(MASS_SPECTRA))
     seed: int = 0
 
-    @field_validator("spectra")
+    @field_validator("spectra", "limit_spectra")
     @classmethod
     def _known_spectra(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(MASS_SPECTRA))

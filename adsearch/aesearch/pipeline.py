@@ -75,6 +75,9 @@ def _analyse_all(
                 region=region.label, spectrum=spectrum, lo_gev=config.mass_lo_gev, hi_gev=config.mass_hi_gev,
                 min_events=config.min_events_for_fit, n_pseudo=config.n_pseudo,
                 seed=config.seed + 1000 * r_index + s_index,
+                limit_widths=tuple(config.limit_widths)
+                if r_index in config.limit_regions and spectrum in config.limit_spectra else (),
+                limit_mass_spacing=config.limit_mass_spacing,
             )
             jobs.append((data.masses[spectrum][selected], kwargs))
     if client is None:
