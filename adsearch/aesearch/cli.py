@@ -1,4 +1,8 @@
-"""``adsearch ae search``, attached to the model workers' ``ae`` group (train, score)."""
+"""``adsearch ae search``, attached to the model workers' ``ae`` group (train, score).
+
+It shares the group's cluster options: ``--scheduler tcp://...``, ``--workers N`` (embedded
+LocalCluster), ``--workers 0`` (in this process).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from adsearch.models.cli import ae
+from adsearch.models.cli import _client, _with_cluster_options, ae
 
 __all__ = ["ae", "search"]
 
@@ -17,23 +21,16 @@ __all__ = ["ae", "search"]
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Search config YAML (AESearchConfig); defaults reproduce the ATLAS settings.")
-@click.option("--scheduler", default=None, help="tcp://host:port of a running Dask scheduler.")
-@click.option("--workers", default=2, show_default=True, help="Workers of the embedded LocalCluster.")
-@click.option("--local", is_flag=True, help="Run the statistics in this process, without Dask.")
-def search(store_path: str, out_dir: str, config_path: str | None, scheduler: str | None, workers: int,
-           local: bool) -> None:
-    """Anomaly regions, nine mass spectra, fits, BumpHunter, Delta-Z and plots."""
+@_with_cluster_options
+def search(store_path: str, out_dir: str, config_path: str | None, scheduler: str | None, workers: int) -> None:
+    """Anomaly regions, nine mass spectra, fits, BumpHunter, limits, Delta-Z and plots."""
     from adsearch.aesearch.config import AESearchConfig
     from adsearch.aesearch.pipeline import run_ae_search
-    from adsearch.cluster import dask_client
     from adsearch.config import load_config
 
     config = load_config(AESearchConfig, config_path)
-    if local:
-        summary = run_ae_search(store_path, out_dir, config)
-    else:
-        with dask_client(scheduler, n_workers=workers) as client:
-            summary = run_ae_search(store_path, out_dir, config, client=client)
+    with _client(scheduler, workers) as client:
+        summary = run_ae_search(store_path, out_dir, config, client=client)
     click.echo((Path(out_dir) / "summary.md").read_text())
     click.echo(f"largest global significance: {summary.max_global_z:.2f} sigma; outputs in {out_dir}")
 
