@@ -43,12 +43,14 @@ def _print_summary(summary: GenerationSummary) -> None:
               default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True, help="QCD dijet pTHat threshold [GeV].")
 @click.option("--lepton-pthat-min", "lepton_pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
               default=100.0, show_default=True, help="pTHat cut of the SM lepton processes [GeV].")
+@click.option("--lepton-min-pt", "lepton_min_pt_gev", type=click.FloatRange(min=0), default=50.0, show_default=True,
+              help="SM lepton processes: hard-process e/mu pT cut [GeV].")
 @click.option("--mpi/--no-mpi", default=False, show_default=True, help="Multiparton interactions.")
 @click.option("--lumi-pb", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Lepton SM mix: target integrated luminosity [pb^-1] instead of --events.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int,
-             chunk_events: int, pthat_min_gev: float, lepton_pthat_min_gev: float, mpi: bool,
+             chunk_events: int, pthat_min_gev: float, lepton_pthat_min_gev: float, lepton_min_pt_gev: float, mpi: bool,
              lumi_pb: float | None, progress: bool) -> None:
     """Generate KIND (dijet or lepton) events with Pythia 8 + FastJet into NanoAOD ROOT files."""
     if n_events is None and lumi_pb is None:
@@ -56,7 +58,8 @@ def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: s
     try:
         summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
                                   chunk_events=chunk_events, pthat_min_gev=pthat_min_gev,
-                                  lepton_pthat_min_gev=lepton_pthat_min_gev, mpi=mpi, lumi_pb=lumi_pb,
+                                  lepton_pthat_min_gev=lepton_pthat_min_gev, lepton_min_pt_gev=lepton_min_pt_gev,
+                                  mpi=mpi, lumi_pb=lumi_pb,
                                   progress=progress)
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc

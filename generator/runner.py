@@ -54,9 +54,10 @@ def _lepton_filter(pythia8mc: Any, min_pt_gev: float) -> Any:
             return True
 
         def doVetoProcessLevel(self, process: Any) -> bool:
-            for i in range(process.size()):
+            # resonance decay products sit at the end of the record: scan backwards
+            for i in range(process.size() - 1, 0, -1):
                 particle = process[i]
-                if particle.isFinal() and particle.idAbs() in (11, 13) and particle.pT() > min_pt_gev:
+                if particle.idAbs() in (11, 13) and particle.isFinal() and particle.pT() > min_pt_gev:
                     return False
             return True
 
@@ -130,6 +131,8 @@ class ChunkResult:
     n_events: int
     sigma_gen_pb: float
     wall_s: float
+    #: CPU seconds by stage: pythia (generation + nextBatch extraction), reconstruct, write.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
 
 def _bookkeeping(task: ChunkTask, n: int, done: int) -> dict[str, np.ndarray]:
@@ -146,28 +149,43 @@ def _bookkeeping(task: ChunkTask, n: int, done: int) -> dict[str, np.ndarray]:
 def run_chunk(task: ChunkTask, progress: Callable[[int], None] | None = None) -> ChunkResult:
     """Generate, reconstruct and write one chunk; the sidecar is written last, as the commit."""
     start = time.perf_counter()
+    cpu = dict.fromkeys(("init", "pythia", "reconstruct", "write"), 0.0)
+    clock = time.process_time()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.process_time()
+        cpu[stage] += now - clock
+        clock = now
+
     pythia, _hook = make_pythia(task.process, task.pythia_seed, mpi=task.mpi)
     rng = np.random.default_rng(task.numpy_seed)
     writer = ChunkWriter(task.path)
+    lap("init")
     done = 0
     try:
         while done < task.n_events:
             batch = pythia.nextBatch(min(BATCH_EVENTS, task.n_events - done))
+            lap("pythia")
             n = len(batch)
             if n == 0:
                 raise AdsearchError(f"{task.path}: Pythia returned no events (process {task.process.name})")
             arrays = reconstruct(batch, rng)
             arrays.update(_bookkeeping(task, n, done))
+            lap("reconstruct")
             writer.extend(arrays)
+            lap("write")
             done += n
             if progress is not None:
                 progress(n)
         writer.close()
+        lap("write")
     except BaseException:
         writer.abort()
         raise
     sigma_gen_pb = pythia.infoPython().sigmaGen() * MB_TO_PB
     wall_s = time.perf_counter() - start
+    cpu = {stage: round(seconds, 3) for stage, seconds in cpu.items()}
     write_json(task.sidecar_path, {**task.sidecar, "n_events": done, "sigma_gen_chunk_pb": sigma_gen_pb,
-                                   "wall_s": round(wall_s, 3)})
-    return ChunkResult(task.path, done, sigma_gen_pb, wall_s)
+                                   "wall_s": round(wall_s, 3), "cpu_s": cpu})
+    return ChunkResult(task.path, done, sigma_gen_pb, wall_s, cpu)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ class GeneratorOptions(StrictModel):
     lepton_pthat_min_gev: float = Field(100.0, gt=0, description="pTHat cut of the SM lepton processes")
     lepton_min_pt_gev: float = Field(50.0, ge=0, description="SM lepton processes: hard-process e/mu pT cut")
     mpi: bool = Field(False, description="multiparton interactions (off as in the LHCO R&D sample)")
-    pilot_events: int = Field(10000, ge=100, description="hard-process events per cross-section pilot")
+    pilot_events: int = Field(5000, ge=100, description="hard-process events per cross-section pilot")
     lumi_pb: float | None = Field(None, gt=0, description="SM lepton mix: target luminosity instead of --events")
     progress: bool = Field(False, description="show a rich progress bar")
 
@@ -169,24 +170,38 @@ def _is_done(task: ChunkTask) -> bool:
     return existing.get("n_events") == task.n_events
 
 
-def _run_tasks(tasks: list[ChunkTask], workers: int, on_events: Callable[[int], None]) -> Iterable[ChunkResult]:
-    if workers <= 1 or len(tasks) <= 1:
+def _run_tasks(tasks: list[ChunkTask], pool: ProcessPoolExecutor | None, queue: Any,
+               on_events: Callable[[int], None]) -> Iterable[ChunkResult]:
+    """Run chunks in this process (``pool`` None) or on the pool, relaying batch progress."""
+    if pool is None:
         for task in tasks:
             yield run_chunk(task, on_events)
         return
+    pending = {pool.submit(run_chunk, task, queue.put) for task in tasks}
+    while pending:
+        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while not queue.empty():
+            on_events(queue.get())
+        for future in finished:
+            yield future.result()
+
+
+def _pilots(specs: list[ProcessSpec], seed: int, n_events: int, pool: ProcessPoolExecutor | None) -> list[tuple[float, float]]:
+    if pool is None or len(specs) == 1:
+        return [pilot_cross_section(spec, seed, n_events) for spec in specs]
+    return list(pool.map(pilot_cross_section, specs, [seed] * len(specs), [n_events] * len(specs)))
+
+
+@contextmanager
+def _workers(workers: int) -> Iterator[tuple[ProcessPoolExecutor | None, Any]]:
+    """A process pool and a progress queue, or (None, None) for in-process running."""
+    if workers <= 1:
+        yield None, None
+        return
     import multiprocessing
 
-    manager = multiprocessing.Manager()
-    queue = manager.Queue()
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-        pending = {pool.submit(run_chunk, task, queue.put) for task in tasks}
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while not queue.empty():
-                on_events(queue.get())
-            for future in finished:
-                yield future.result()
-    manager.shutdown()
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool, manager.Queue()
 
 
 def generate_sample(kind: str, n_events: int | None, seed: int, out_dir: str | Path, signal: str | None = None,
@@ -211,28 +226,28 @@ def generate_sample(kind: str, n_events: int | None, seed: int, out_dir: str | P
     _check_out_dir(out)
 
     start = time.perf_counter()
-    sigmas = [pilot_cross_section(spec, int(seed), opts.pilot_events) for spec in specs]
-    total_sigma = sum(s for s, _ in sigmas)
-    total = int(n_events) if opts.lumi_pb is None else max(1, round(opts.lumi_pb * total_sigma))
-    n_per_process = _allocate(total, [s for s, _ in sigmas])
-    tasks = _plan(kind, sample, specs, n_per_process, sigmas, int(seed), out, opts)
-    todo = [t for t in tasks if not _is_done(t)]
-
     events_written = 0
-    progress_bar = _progress(opts.progress, sum(t.n_events for t in todo), sample)
-    with progress_bar as bar:
-        def on_events(n: int) -> None:
-            bar.advance(n)
-
-        for result in _run_tasks(todo, int(workers), on_events):
-            events_written += result.n_events
+    cpu_s: dict[str, float] = {}
+    with _workers(int(workers)) as (pool, queue):
+        sigmas = _pilots(specs, int(seed), opts.pilot_events, pool)
+        pilot_s = time.perf_counter() - start
+        total_sigma = sum(s for s, _ in sigmas)
+        total = int(n_events) if opts.lumi_pb is None else max(1, round(opts.lumi_pb * total_sigma))
+        n_per_process = _allocate(total, [s for s, _ in sigmas])
+        tasks = _plan(kind, sample, specs, n_per_process, sigmas, int(seed), out, opts)
+        todo = [t for t in tasks if not _is_done(t)]
+        with _progress(opts.progress, sum(t.n_events for t in todo), sample) as bar:
+            for result in _run_tasks(todo, pool, queue, bar.advance):
+                events_written += result.n_events
+                for stage, seconds in result.cpu_s.items():
+                    cpu_s[stage] = cpu_s.get(stage, 0.0) + seconds
 
     summary = GenerationSummary(
         kind=kind, sample=sample, seed=int(seed), out_dir=out, n_events=total, cross_section_pb=total_sigma,
         luminosity_pb=total / total_sigma,
         processes=[ProcessSummary(s.name, s.truth_id, n, sg, se) for s, n, (sg, se) in zip(specs, n_per_process, sigmas)],
         files=[t.path for t in tasks], chunks_written=len(todo), chunks_skipped=len(tasks) - len(todo),
-        wall_s=time.perf_counter() - start, extra={"events_written": events_written},
+        wall_s=time.perf_counter() - start, extra={"events_written": events_written, "chunk_cpu_s": cpu_s, "pilot_wall_s": pilot_s},
     )
     summary.manifest = out / f"{sample}_s{int(seed)}.sample.json"
     write_json(summary.manifest, {**summary.to_dict(), "options": opts.model_dump(), "workers": int(workers)})
