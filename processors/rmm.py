@@ -375,6 +375,30 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
 # awkward -> flat arrays
 
 
+def _kind_arrays(objs: Any, kind: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One kind's jagged records -> (offsets starting at 0, [pt, eta, phi, mass] contents).
+
+    Plain list-offset records (what NanoEvents and ``ak.zip`` build) are read without copies;
+    anything else (masked, indexed, ...) goes through ``ak.flatten``.
+    """
+    layout = ak.to_layout(objs)
+    missing = [f for f in _FIELDS if f not in ak.fields(objs)]
+    if missing:
+        if len(objs) == 0 or ak.sum(ak.num(objs, axis=1)) == 0:  # e.g. [[], []] of unknown type
+            return np.zeros(len(objs) + 1, dtype=np.int64), [np.zeros(0)] * len(_FIELDS)
+        raise ValueError(f"{kind}: records lack the fields {missing} (need {list(_FIELDS)})")
+    if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(layout.content, ak.contents.RecordArray):
+        columns = [layout.content[f] for f in _FIELDS]
+        if all(isinstance(c, ak.contents.NumpyArray) and type(c.data) is np.ndarray and c.data.ndim == 1 for c in columns):
+            offsets = np.asarray(layout.offsets.data, dtype=np.int64)
+            lo, hi = int(offsets[0]), int(offsets[-1])
+            return offsets - lo, [np.asarray(c.data)[lo:hi] for c in columns]
+    counts = ak.to_numpy(ak.num(objs, axis=1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, [ak.to_numpy(ak.flatten(objs[f], axis=1)) for f in _FIELDS]
+
+
 def _flat_inputs(
     collections: dict[str, Any], n_events: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -386,27 +410,21 @@ def _flat_inputs(
     if unknown:
         raise ValueError(f"unknown object kinds {sorted(unknown)}; expected some of {list(KINDS)}")
     offsets = np.zeros((len(KINDS), n_events + 1), dtype=np.int64)
-    pieces: dict[str, list[np.ndarray]] = {f: [] for f in _FIELDS}
+    pieces: list[list[np.ndarray]] = [[] for _ in _FIELDS]
     base = 0
     for t, kind in enumerate(KINDS):
         objs = collections.get(kind)
-        offsets[t, :] = base
         if objs is None:
+            offsets[t, :] = base
             continue
         if len(objs) != n_events:
             raise ValueError(f"{kind}: {len(objs)} events, but MET has {n_events}")
-        counts = ak.to_numpy(ak.num(objs, axis=1))
-        np.cumsum(counts, out=offsets[t, 1:])
-        offsets[t, 1:] += base
-        if offsets[t, -1] == base:
-            continue
-        base = int(offsets[t, -1])
-        missing = [f for f in _FIELDS if f not in ak.fields(objs)]
-        if missing:
-            raise ValueError(f"{kind}: records lack the fields {missing} (need {list(_FIELDS)})")
-        for field in _FIELDS:
-            pieces[field].append(ak.to_numpy(ak.flatten(objs[field], axis=1)))
-    flat = [np.concatenate(pieces[f]) if pieces[f] else np.zeros(0) for f in _FIELDS]
+        kind_offsets, columns = _kind_arrays(objs, kind)
+        offsets[t, :] = kind_offsets + base
+        base += int(kind_offsets[-1])
+        for piece, column in zip(pieces, columns):
+            piece.append(column)
+    flat = [np.concatenate(p) if p else np.zeros(0) for p in pieces]
     return offsets, flat[0], flat[1], flat[2], flat[3]
 
 

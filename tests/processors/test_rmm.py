@@ -59,32 +59,34 @@ def reference_rmm(event: list[dict], met: float, met_phi: float, config: RMMConf
     size = 1 + sum(caps)
     sqrt_s, scale = config.sqrt_s_gev, config.angular_scale
     cells = [[0.0] * size for _ in range(size)]
-    placed = []  # (matrix index, rank in type, 4-vector)
+    placed = []  # (matrix index, rank in type, kinematics); vector defines E_T and y
     start = 1
     for kind, cap in zip(KINDS, caps):
         vecs = [
             vector.obj(pt=o["pt"], eta=o["eta"], phi=o["phi"], mass=o["mass"]) for o in event if o["kind"] == kind
         ]
-        vecs = sorted(vecs, key=lambda v: -v.Et)[:cap]
-        placed.extend((start + rank, rank, v) for rank, v in enumerate(vecs))
+        kinematics = [(v.px, v.py, v.pz, v.E, v.Et, v.rapidity) for v in vecs]
+        kinematics = sorted(kinematics, key=lambda k: -k[4])[:cap]
+        placed.extend((start + rank, rank, k) for rank, k in enumerate(kinematics))
         start += cap
     has_met = met > 0 and met >= config.met_min_gev
     if has_met:
         cells[0][0] = met / sqrt_s
     met_x, met_y = met * math.cos(met_phi), met * math.sin(met_phi)
-    for a, (i, rank, v) in enumerate(placed):
-        cells[i][0] = scale * (math.cosh(v.rapidity) - 1.0)
+    for a, (i, rank, (px, py, pz, energy, et, y)) in enumerate(placed):
+        cells[i][0] = scale * (math.cosh(y) - 1.0)
         if has_met:
-            mt2 = (v.Et + met) ** 2 - (v.px + met_x) ** 2 - (v.py + met_y) ** 2
+            mt2 = (et + met) ** 2 - (px + met_x) ** 2 - (py + met_y) ** 2
             cells[0][i] = math.sqrt(max(mt2, 0.0)) / sqrt_s
         if rank == 0:
-            cells[i][i] = v.Et / sqrt_s
+            cells[i][i] = et / sqrt_s
         else:
-            previous = placed[a - 1][2].Et
-            cells[i][i] = (previous - v.Et) / (previous + v.Et)
-        for j, _, w in placed[a + 1 :]:
-            cells[i][j] = (v + w).mass / sqrt_s
-            cells[j][i] = scale * (math.cosh((v.rapidity - w.rapidity) / 2.0) - 1.0)
+            previous = placed[a - 1][2][4]
+            cells[i][i] = (previous - et) / (previous + et)
+        for j, _, (px2, py2, pz2, energy2, _, y2) in placed[a + 1 :]:
+            m2 = (energy + energy2) ** 2 - (px + px2) ** 2 - (py + py2) ** 2 - (pz + pz2) ** 2
+            cells[i][j] = math.sqrt(max(m2, 0.0)) / sqrt_s
+            cells[j][i] = scale * (math.cosh((y - y2) / 2.0) - 1.0)
     raw = np.array(cells)
     return np.clip(raw, 0.0, 1.0), raw
 
