@@ -12,7 +12,7 @@ import logging
 import os
 from typing import Any
 
-__all__ = ["configure_tensorflow", "device_name", "worker_threads"]
+__all__ = ["configure_tensorflow", "device_name", "worker_address", "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,16 @@ def worker_threads(default: int | None = None) -> int:
         return max(1, int(get_worker().state.nthreads))
     except (ImportError, ValueError, AttributeError):
         return max(1, default if default is not None else (os.cpu_count() or 1))
+
+
+def worker_address() -> str:
+    """The Dask worker's address when running inside a task, else ``"local"`` (for run records)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
 
 
 def configure_tensorflow(threads: int | None = None) -> Any:

@@ -49,11 +49,14 @@ _MSE_FLOOR = float(np.finfo(np.float32).tiny)
 class Scorer:
     """A loaded autoencoder with a compiled fixed-batch ``ln(MSE)`` function.
 
+    XLA is off by default: for inference TF's own matmul kernels beat XLA's on CPU here
+    (benchmarks/bench_ae.py), unlike for training.
+
     >>> scorer = Scorer("out/ae/autoencoder.keras")   # doctest: +SKIP
     >>> scores = scorer(rmm_rows)                        # (n,) float32
     """
 
-    def __init__(self, model_path: str | Path, batch_size: int = DEFAULT_BATCH, jit_compile: bool = True) -> None:
+    def __init__(self, model_path: str | Path, batch_size: int = DEFAULT_BATCH, jit_compile: bool = False) -> None:
         tf = configure_tensorflow()
         import keras
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from adsearch.models.autoencoder import RMM_WIDTH, AutoencoderConfig, build_autoencoder, check_rmm_rows
-from adsearch.models.runtime import configure_tensorflow, device_name
+from adsearch.models.runtime import configure_tensorflow, device_name, worker_address
 from adsearch.provenance import run_record, write_json
 from adsearch.store import RMM_CHUNK_ROWS, FeatureStore, StoreError, open_store
 
@@ -59,6 +59,7 @@ class RetrainResult:
     train_loss: list[float]
     seconds: float
     device: str
+    worker: str  # Dask worker address, or "local"
     weights: list[np.ndarray] = field(repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -155,6 +156,7 @@ def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: in
         train_loss=[float(v) for v in history.history["loss"]],
         seconds=time.perf_counter() - start,
         device=device_name(),
+        worker=worker_address(),
         weights=model.get_weights(),
     )
 
@@ -201,8 +203,8 @@ def train_on_rows(
     val_losses = [r.best_val_loss for r in results]
     chosen = median_index(val_losses)
     for r in results:
-        log.info("retrain %d (seed %d): val_loss %.4g after %d epochs on %s%s", r.index, r.seed,
-                 r.best_val_loss, r.epochs_run, r.device, "  <- median, kept" if r.index == chosen else "")
+        log.info("retrain %d (seed %d): val_loss %.4g after %d epochs on %s (%s)%s", r.index, r.seed,
+                 r.best_val_loss, r.epochs_run, r.device, r.worker, "  <- median, kept" if r.index == chosen else "")
 
     model = build_autoencoder(config.negative_slope)
     model.set_weights(results[chosen].weights)
