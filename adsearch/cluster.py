@@ -1,0 +1,83 @@
+"""One place that owns Dask: every stage gets its client from :func:`dask_client`.
+
+By default an embedded ``distributed.LocalCluster`` with worker *processes* is started (numba
+and awkward hold the GIL in places, so threads would not scale); given a ``tcp://`` address the
+client connects to an existing scheduler instead and leaves it running afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from adsearch.errors import ConfigError
+
+__all__ = ["dask_client", "DEFAULT_MEMORY_LIMIT"]
+
+#: Per-worker memory limit of the embedded cluster (the machine is shared; keep workers modest).
+DEFAULT_MEMORY_LIMIT = "4GiB"
+
+# Every worker process runs numba/numpy kernels single-threaded: one Dask thread per core.
+_SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+
+
+@contextmanager
+def dask_client(
+    scheduler_address: str | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    memory_limit: str | int = DEFAULT_MEMORY_LIMIT,
+) -> Iterator["distributed.Client"]:  # noqa: F821
+    """Yield a ``distributed.Client``: connected to ``scheduler_address`` or to a fresh local cluster.
+
+    >>> with dask_client(n_workers=2) as client:   # doctest: +SKIP
+    ...     client.submit(sum, [1, 2]).result()
+    3
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler_address is not None:
+        if not scheduler_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ConfigError(f"scheduler address {scheduler_address!r} must look like tcp://host:port")
+        try:
+            client = Client(scheduler_address, timeout="20s")
+        except OSError as exc:
+            raise ConfigError(f"cannot reach Dask scheduler {scheduler_address}: {exc}") from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+
+    if n_workers < 1 or threads_per_worker < 1:
+        raise ConfigError(f"n_workers and threads_per_worker must be >= 1, got {n_workers}, {threads_per_worker}")
+    saved = {key: os.environ.get(key) for key in _SINGLE_THREAD_ENV}
+    os.environ.update(_SINGLE_THREAD_ENV)  # inherited by the spawned worker processes
+    try:
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

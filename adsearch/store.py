@@ -1,0 +1,438 @@
+"""The Zarr feature store: one store per processing run, one group per dataset.
+
+Layout (zarr v3, local directory)::
+
+    STORE/                     run attributes (provenance, processor, config + hash, codec)
+    STORE/<dataset>/           dataset attributes (input files, cutflow, skipped files, units)
+    STORE/<dataset>/<column>   one array per per-event column, chunked along events
+    STORE/<dataset>/rmm        (k, 1287) float32 rescaled rapidity-mass matrices
+    STORE/<dataset>/rmm_index  (k,) int64 event rows that have an RMM (all rows, or a seeded fraction)
+    STORE/_parts/<dataset>/<unit>/   per-work-unit output (npz + zstd frames), deleted after consolidation
+
+Write design (why): Zarr silently loses data when two writers touch the same chunk, and a worker
+cannot know where its events land before all earlier work units are counted. So every work unit
+writes its own *part* (a private group nobody else touches) and commits it with a marker file
+written last (atomic rename); a rerun finds the marker and skips the unit. A final consolidation
+step concatenates the parts in a fixed order (fileset order, then entry range) into the dataset
+arrays with writes that always start on a chunk boundary and cover whole chunks (only the array's
+tail may be short). Different consolidation tasks own disjoint chunk ranges, so they may run in
+parallel on Dask workers. The result does not depend on how many workers ran or in which order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, ZstdCodec
+
+from adsearch.errors import AdsearchError
+
+__all__ = [
+    "EVENT_CHUNK", "RMM_CHUNK_ROWS", "N_RMM_FEATURES", "RMM_CODECS", "DEFAULT_RMM_CODEC",
+    "StoreError", "FeatureStore", "UnitRecord", "open_store", "create_store", "write_part",
+    "commit_part", "read_part_commit", "prepare_parts", "consolidate_dataset", "remove_parts", "write_aligned",
+]
+
+#: Rows per chunk of every per-event column (64k events: ~256 KiB of float32 before compression).
+EVENT_CHUNK = 65536
+#: Rows per chunk of the RMM array (4096 x 1287 float32 = 21 MB before compression).
+RMM_CHUNK_ROWS = 4096
+N_RMM_FEATURES = 1287
+_RMM = "rmm"
+_RMM_INDEX = "rmm_index"
+_PARTS = "_parts"
+_COMMIT = ".commit"
+_PROTECTED = frozenset({_RMM, _RMM_INDEX, "run", "luminosityBlock", "event"})
+
+#: Candidate RMM codecs; bytes/event measured by benchmarks/bench_processors.py on generated
+#: lepton events. The RMM is sparse (zeros for absent objects) and the nonzero float32 cells
+#: share exponents, so a byte/bit shuffle before the entropy coder pays off.
+RMM_CODECS: dict[str, Callable[[], list[Any]]] = {
+    "zstd1": lambda: [ZstdCodec(level=1)],
+    "zstd3": lambda: [ZstdCodec(level=3)],
+    "blosc-zstd5-shuffle": lambda: [BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")],
+    "blosc-zstd5-bitshuffle": lambda: [BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")],
+    "blosc-lz4-shuffle": lambda: [BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
+    "none": lambda: [],
+}
+DEFAULT_RMM_CODEC = "zstd1"
+
+
+def _column_codec() -> list[Any]:
+    return [BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")]
+
+
+class StoreError(AdsearchError):
+    """A store, dataset or column is missing, or a write would corrupt the store."""
+
+
+class UnitRecord(NamedTuple):
+    """One committed work unit: which rows of which file produced how many stored rows."""
+
+    key: str
+    filename: str
+    entrystart: int
+    entrystop: int
+    n_rows: int
+    n_rmm: int
+
+
+def write_aligned(array: zarr.Array, start: int, values: np.ndarray) -> None:
+    """Write ``values`` at ``start`` only if the write covers whole chunks (the tail may be short).
+
+    This is the guard against Zarr's silent data loss when two writers share a chunk.
+    """
+    chunk = array.chunks[0]
+    stop = start + len(values)
+    if start % chunk != 0 or (stop % chunk != 0 and stop != array.shape[0]):
+        raise StoreError(
+            f"misaligned write to {array.path}: rows [{start}, {stop}) with chunk {chunk} "
+            f"and length {array.shape[0]}"
+        )
+    array[start:stop] = values
+
+
+# ----------------------------------------------------------------------------- writing side
+
+
+def create_store(path: str | Path, run_attrs: dict[str, Any]) -> None:
+    """Create the store root (or reopen it for a resumed run) and record the run attributes."""
+    path = Path(path)
+    root = zarr.open_group(str(path), mode="a")
+    prepare_parts(path)
+    previous = dict(root.attrs)
+    attrs = {"adsearch_store": 1, **run_attrs}
+    if previous.get("adsearch_store"):
+        attrs["previous_runs"] = [*previous.get("previous_runs", []), previous.get("created_utc")]
+    root.attrs.update(_json_ready(attrs))
+
+
+def _part_path(store: str | Path, dataset: str, key: str) -> Path:
+    return Path(store) / _PARTS / dataset / key
+
+
+def prepare_parts(store: str | Path) -> None:
+    """Make ``_parts`` an (empty) Zarr group, so listing the store never meets a foreign folder."""
+    if not (Path(store) / _PARTS / "zarr.json").is_file():
+        zarr.open_group(str(Path(store) / _PARTS), mode="a")
+
+
+def _commit_path(store: str | Path, dataset: str, key: str) -> Path:
+    return Path(store) / _PARTS / dataset / (key + _COMMIT)
+
+
+def write_part(
+    store: str | Path,
+    dataset: str,
+    key: str,
+    columns: dict[str, np.ndarray],
+    rmm: np.ndarray | None,
+    rmm_rows: np.ndarray | None,
+    rmm_codec: str = DEFAULT_RMM_CODEC,
+) -> None:
+    """Write one work unit's rows into its private part (one writer, so no alignment issue).
+
+    A part is plain files, not Zarr: ``columns.npz`` (uncompressed, ~100 B/event) and, for the
+    RMM, zstd-1 frames of RMM_CHUNK_ROWS rows in ``rmm.zst`` with their byte offsets, so that
+    consolidation decompresses only the frames it needs. (24 small Zarr arrays per part cost
+    ~0.5 s of metadata I/O, more than processing a small chunk.)
+    """
+    import numcodecs
+
+    path = _part_path(store, dataset, key)
+    _commit_path(store, dataset, key).unlink(missing_ok=True)
+    if path.exists():
+        shutil.rmtree(path)  # an uncommitted leftover of an interrupted run
+    path.mkdir(parents=True)
+    arrays = {name: np.ascontiguousarray(values) for name, values in columns.items()}
+    if rmm is not None and rmm_rows is not None:
+        arrays[_RMM_INDEX] = rmm_rows.astype(np.int64)
+        codec = numcodecs.Zstd(level=1)
+        frames = [codec.encode(np.ascontiguousarray(rmm[lo:lo + RMM_CHUNK_ROWS], dtype=np.float32))
+                  for lo in range(0, len(rmm), RMM_CHUNK_ROWS)]
+        with open(path / "rmm.zst", "wb") as handle:
+            for frame in frames:
+                handle.write(frame)
+        arrays["_rmm_frame_bytes"] = np.asarray([len(f) for f in frames], dtype=np.int64)
+        arrays["_rmm_frame_rows"] = np.asarray(RMM_CHUNK_ROWS, dtype=np.int64)
+    np.savez(path / "columns.npz", **arrays)
+
+
+class _Part:
+    """Read access to one part: its columns and RMM rows [a, b)."""
+
+    def __init__(self, store: str | Path, dataset: str, key: str) -> None:
+        self.path = _part_path(store, dataset, key)
+        self.columns = np.load(self.path / "columns.npz")
+
+    def names(self) -> list[str]:
+        return [n for n in self.columns.files if not n.startswith("_") and n != _RMM_INDEX]
+
+    @property
+    def has_rmm(self) -> bool:
+        return _RMM_INDEX in self.columns.files
+
+    def rmm(self, a: int, b: int) -> np.ndarray:
+        import numcodecs
+
+        sizes = self.columns["_rmm_frame_bytes"]
+        frame_rows = int(self.columns["_rmm_frame_rows"])
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        first, last = a // frame_rows, (b - 1) // frame_rows
+        codec = numcodecs.Zstd()
+        with open(self.path / "rmm.zst", "rb") as handle:
+            handle.seek(int(offsets[first]))
+            raw = handle.read(int(offsets[last + 1] - offsets[first]))
+        blocks, pos = [], 0
+        for frame in range(first, last + 1):
+            blocks.append(np.frombuffer(codec.decode(raw[pos:pos + sizes[frame]]), dtype=np.float32))
+            pos += int(sizes[frame])
+        rows = np.concatenate(blocks).reshape(-1, N_RMM_FEATURES)
+        return rows[a - first * frame_rows:b - first * frame_rows]
+
+
+def commit_part(store: str | Path, dataset: str, key: str, payload: bytes) -> None:
+    """Mark a part as complete by writing its summary last, atomically (temp file + rename)."""
+    marker = _commit_path(store, dataset, key)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(marker.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(payload)
+    tmp.replace(marker)
+
+
+def read_part_commit(store: str | Path, dataset: str, key: str) -> bytes | None:
+    """The committed summary of a part, or None when the unit still has to be processed."""
+    marker = _commit_path(store, dataset, key)
+    return marker.read_bytes() if marker.is_file() else None
+
+
+def _block_task(store: str, dataset: str, names: Sequence[str], lo: int, hi: int,
+                pieces: Sequence[tuple[str, int, int]]) -> int:
+    """Copy rows [lo, hi) of the dataset arrays from the parts that hold them (one Dask task)."""
+    target = zarr.open_group(store, mode="r+")[dataset]
+    parts = {key: _Part(store, dataset, key) for key, _, _ in pieces}
+    for name in names:
+        out_array = target[name]
+        buffer = np.empty((hi - lo, *out_array.shape[1:]), dtype=out_array.dtype)
+        filled = 0
+        for key, a, b in pieces:
+            buffer[filled:filled + b - a] = parts[key].rmm(a, b) if name == _RMM else parts[key].columns[name][a:b]
+            filled += b - a
+        if filled != hi - lo:
+            raise StoreError(f"{dataset}/{name}: consolidation filled {filled} of {hi - lo} rows")
+        write_aligned(out_array, lo, buffer)
+    return hi - lo
+
+
+def _plan_blocks(counts: Sequence[int], keys: Sequence[str], block: int) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
+    """Split the concatenation of parts into blocks of ``block`` rows: (lo, hi, [(key, a, b)])."""
+    offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    total = int(offsets[-1])
+    plans = []
+    for lo in range(0, total, block):
+        hi = min(lo + block, total)
+        pieces = []
+        for key, start, stop in zip(keys, offsets[:-1], offsets[1:]):
+            a, b = max(lo, int(start)), min(hi, int(stop))
+            if a < b:
+                pieces.append((key, a - int(start), b - int(start)))
+        plans.append((lo, hi, pieces))
+    return plans
+
+
+def consolidate_dataset(
+    store: str | Path,
+    dataset: str,
+    units: Sequence[UnitRecord],
+    attrs: dict[str, Any],
+    *,
+    submit: Callable[..., Any] | None = None,
+    rmm_codec: str = DEFAULT_RMM_CODEC,
+) -> int:
+    """Concatenate committed parts (in the given order) into the dataset group; return n_events.
+
+    ``submit(func, *args)`` (e.g. a Dask ``client.submit``) runs blocks in parallel; each block
+    owns whole chunks, so parallel writes never share a chunk.
+    """
+    store = str(store)
+    root = zarr.open_group(store, mode="a")
+    if dataset in root:
+        del root[dataset]
+    group = root.create_group(dataset)
+    # the first part (even an empty one) defines the columns and dtypes
+    template = _Part(store, dataset, units[0].key) if units else None
+    units = [u for u in units if u.n_rows > 0]
+    n_events = int(sum(u.n_rows for u in units))
+    n_rmm = int(sum(u.n_rmm for u in units))
+    names = sorted(template.names()) if template else []
+    for name in names:
+        group.create_array(name, shape=(n_events,), dtype=template.columns[name].dtype,
+                           chunks=(EVENT_CHUNK,), compressors=_column_codec())
+    has_rmm = template is not None and template.has_rmm
+    if has_rmm:
+        group.create_array(_RMM, shape=(n_rmm, N_RMM_FEATURES), dtype=np.float32,
+                           chunks=(RMM_CHUNK_ROWS, N_RMM_FEATURES), compressors=RMM_CODECS[rmm_codec]())
+        group.create_array(_RMM_INDEX, shape=(n_rmm,), dtype=np.int64, chunks=(EVENT_CHUNK,),
+                           compressors=_column_codec())
+    run = submit or (lambda func, *args: func(*args))
+    futures = [run(_block_task, store, dataset, names, lo, hi, pieces)
+               for lo, hi, pieces in _plan_blocks([u.n_rows for u in units], [u.key for u in units], 4 * EVENT_CHUNK)]
+    if has_rmm:
+        futures += [run(_block_task, store, dataset, [_RMM], lo, hi, pieces)
+                    for lo, hi, pieces in _plan_blocks([u.n_rmm for u in units], [u.key for u in units], 4 * RMM_CHUNK_ROWS)]
+        _write_rmm_index(group, store, dataset, units)
+    for future in futures:
+        if hasattr(future, "result"):
+            future.result()
+    group.attrs.update(_json_ready({**attrs, "n_events": n_events, "n_rmm": n_rmm,
+                                    "units": [u._asdict() for u in units], "committed": True}))
+    return n_events
+
+
+def _write_rmm_index(group: zarr.Group, store: str, dataset: str, units: Sequence[UnitRecord]) -> None:
+    """Global event rows of the stored RMMs: each part's local rows shifted by its offset."""
+    index = np.empty(int(sum(u.n_rmm for u in units)), dtype=np.int64)
+    filled, offset = 0, 0
+    for unit in units:
+        if unit.n_rmm:
+            local = _Part(store, dataset, unit.key).columns[_RMM_INDEX]
+            index[filled:filled + len(local)] = local + offset
+            filled += len(local)
+        offset += unit.n_rows
+    array = group[_RMM_INDEX]
+    for lo in range(0, len(index), array.chunks[0]):
+        write_aligned(array, lo, index[lo:lo + array.chunks[0]])
+
+
+def remove_parts(store: str | Path, dataset: str) -> None:
+    """Delete a dataset's parts once it is consolidated (they are the resume record until then)."""
+    shutil.rmtree(Path(store) / _PARTS / dataset, ignore_errors=True)
+    parts = Path(store) / _PARTS
+    if parts.is_dir() and not [p for p in parts.iterdir() if p.name != "zarr.json"]:
+        shutil.rmtree(parts)
+
+
+def _json_ready(value: Any) -> Any:
+    """Round-trip through JSON so numpy scalars and tuples become plain attribute values."""
+    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+# ----------------------------------------------------------------------------- reading side
+
+
+class FeatureStore:
+    """Read (and extend with derived columns) a committed feature store. Use :func:`open_store`."""
+
+    def __init__(self, path: Path, root: zarr.Group, mode: str) -> None:
+        self.path = path
+        self._root = root
+        self._mode = mode
+
+    def __repr__(self) -> str:
+        return f"FeatureStore({str(self.path)!r}, datasets={self.datasets})"
+
+    @property
+    def datasets(self) -> list[str]:
+        """Committed datasets (consolidated groups), sorted."""
+        return sorted(name for name, group in self._root.groups()
+                      if not name.startswith("_") and group.attrs.get("committed"))
+
+    @property
+    def run_attrs(self) -> dict[str, Any]:
+        return dict(self._root.attrs)
+
+    def _group(self, dataset: str) -> zarr.Group:
+        if dataset not in self.datasets:
+            raise StoreError(f"{self.path}: unknown dataset {dataset!r}; the store has {self.datasets}")
+        return self._root[dataset]
+
+    def attrs(self, dataset: str) -> dict[str, Any]:
+        return dict(self._group(dataset).attrs)
+
+    def n_events(self, dataset: str) -> int:
+        return int(self._group(dataset).attrs["n_events"])
+
+    def columns(self, dataset: str) -> list[str]:
+        """Per-event columns (everything but the RMM and its index)."""
+        return sorted(n for n in self._group(dataset).array_keys() if n not in (_RMM, _RMM_INDEX))
+
+    def _array(self, dataset: str, column: str) -> zarr.Array:
+        group = self._group(dataset)
+        if column not in group.array_keys() or column in (_RMM, _RMM_INDEX):
+            raise StoreError(f"{self.path}: dataset {dataset!r} has no column {column!r}; "
+                             f"columns are {self.columns(dataset)}")
+        return group[column]
+
+    def read(self, dataset: str, columns: Sequence[str], start: int | None = None,
+             stop: int | None = None) -> dict[str, np.ndarray]:
+        """Columns as numpy arrays for event rows [start, stop)."""
+        arrays = {name: self._array(dataset, name) for name in columns}
+        return {name: array[start:stop] for name, array in arrays.items()}
+
+    def iter_chunks(self, dataset: str, columns: Sequence[str],
+                    chunk_events: int) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+        """Stream (start, stop, columns) blocks of ``chunk_events`` rows, for out-of-core loops."""
+        if chunk_events < 1:
+            raise StoreError(f"chunk_events must be >= 1, got {chunk_events}")
+        total = self.n_events(dataset)
+        for start in range(0, total, chunk_events):
+            stop = min(start + chunk_events, total)
+            yield start, stop, self.read(dataset, columns, start, stop)
+
+    def _rmm_group(self, dataset: str) -> zarr.Group:
+        group = self._group(dataset)
+        if _RMM not in group.array_keys():
+            raise StoreError(f"{self.path}: dataset {dataset!r} was stored without RMM "
+                             "(processed by the dijet processor?)")
+        return group
+
+    def rmm_index(self, dataset: str) -> np.ndarray:
+        """Event rows that have an RMM, ascending (all rows unless stored with rmm_fraction < 1)."""
+        return self._rmm_group(dataset)[_RMM_INDEX][:]
+
+    def read_rmm(self, dataset: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
+        """RMM rows [start, stop) in rmm_index order, shape (k, 1287) float32."""
+        return self._rmm_group(dataset)[_RMM][start:stop]
+
+    def write_column(self, dataset: str, name: str, values: np.ndarray, *, overwrite: bool = False,
+                     attrs: dict[str, Any] | None = None) -> None:
+        """Add a derived per-event column (e.g. anomaly scores), written in whole chunks."""
+        if self._mode == "r":
+            raise StoreError(f"{self.path}: opened read-only; use open_store(path, mode='a')")
+        group = self._group(dataset)
+        values = np.asarray(values)
+        if values.ndim < 1 or len(values) != self.n_events(dataset):
+            raise StoreError(f"{dataset}/{name}: {len(values) if values.ndim else 0} values, "
+                             f"the dataset has {self.n_events(dataset)} events")
+        if name in _PROTECTED or name.startswith("_"):
+            raise StoreError(f"{dataset}/{name}: reserved column name")
+        if name in group.array_keys():
+            if not overwrite:
+                raise StoreError(f"{dataset}/{name} exists; pass overwrite=True to replace it")
+            del group[name]
+        array = group.create_array(name, shape=values.shape, dtype=values.dtype,
+                                   chunks=(EVENT_CHUNK, *values.shape[1:]), compressors=_column_codec())
+        for lo in range(0, len(values), EVENT_CHUNK):
+            write_aligned(array, lo, values[lo:lo + EVENT_CHUNK])
+        if attrs:
+            array.attrs.update(_json_ready(attrs))
+
+
+def open_store(path: str | Path, mode: str = "r") -> FeatureStore:
+    """Open a feature store written by ``adsearch process`` ("r" read-only, "a" to add columns)."""
+    if mode not in ("r", "a"):
+        raise StoreError(f"mode must be 'r' or 'a', got {mode!r}")
+    path = Path(path)
+    if not (path / "zarr.json").is_file():
+        raise StoreError(f"{path}: no feature store here (missing zarr.json); run `adsearch process` first")
+    root = zarr.open_group(str(path), mode="r" if mode == "r" else "r+")
+    if not root.attrs.get("adsearch_store"):
+        raise StoreError(f"{path}: a Zarr group but not an adsearch feature store")
+    return FeatureStore(path, root, mode)

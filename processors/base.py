@@ -1,0 +1,168 @@
+"""What both processors share: one work unit in, one committed store part out.
+
+A coffea work unit (dataset, file, entry range) is read through :class:`ObjectReader`, the
+subclass's ``select`` returns per-event columns (and RMM inputs), and the rows go into the
+unit's private part of the store. The accumulator that travels back to the client is tiny (a
+record and a cutflow per unit, or the reason a file is bad), so client memory does not grow
+with the size of the dataset. :class:`PartCheckpointer` plugs the store's commit markers into
+coffea's checkpointing, so a rerun loads committed units instead of reprocessing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import zlib
+from abc import abstractmethod
+from typing import Any, NamedTuple
+
+import numpy as np
+from coffea import processor
+from coffea.processor.checkpointer import CheckpointerABC
+
+from adsearch import store as zstore
+from adsearch.errors import BadInputError
+from adsearch.processors.cutflow import Cutflow
+from adsearch.processors.objects import ObjectReader
+
+__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key", "RMM_BATCH_ROWS"]
+
+#: RMM rows computed and written per step (a multiple of the store's RMM chunk): bounds memory.
+RMM_BATCH_ROWS = 4 * zstore.RMM_CHUNK_ROWS
+_local = threading.local()
+
+
+class Selection(NamedTuple):
+    """A processor's answer for one unit: columns of selected events, cutflow, optional RMM input."""
+
+    columns: dict[str, np.ndarray]
+    cutflow: Cutflow
+    rmm_collections: dict[str, Any] | None = None  # kind -> jagged records (selected events)
+    met: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def unit_key(metadata: dict[str, Any]) -> str:
+    """Stable name of a work unit: file identity (ROOT uuid and path), tree, entry range."""
+    path_hash = hashlib.sha1(str(metadata["filename"]).encode()).hexdigest()[:12]
+    uuid = str(metadata.get("fileuuid") or "nouuid")
+    # the uuid identifies the content, the path hash tells copies of one file apart
+    return f"{uuid}-{path_hash}-{metadata['treename']}-{int(metadata['entrystart'])}-{int(metadata['entrystop'])}"
+
+
+def _rmm_buffer(rows: int, width: int) -> np.ndarray:
+    """A per-thread reusable float32 buffer: fresh (n, 1287) outputs cost more than the kernel."""
+    buffer = getattr(_local, "rmm", None)
+    if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != width:
+        buffer = np.empty((rows, width), dtype=np.float32)
+        _local.rmm = buffer
+    return buffer
+
+
+class StoreProcessor(processor.ProcessorABC):
+    """coffea processor writing each work unit's selected events into the feature store."""
+
+    kind = "base"
+
+    def __init__(self, store_path: str, *, rmm_fraction: float = 1.0, seed: int = 0,
+                 rmm_codec: str = zstore.DEFAULT_RMM_CODEC) -> None:
+        self.store_path = str(store_path)
+        self.rmm_fraction = float(rmm_fraction)
+        self.seed = int(seed)
+        self.rmm_codec = rmm_codec
+
+    @abstractmethod
+    def select(self, reader: ObjectReader) -> Selection:
+        """Apply the selection to one chunk; raise BadInputError for unusable input."""
+
+    def rmm_config(self) -> Any:
+        return None
+
+    def process(self, events: Any) -> dict[str, Any]:
+        meta = dict(events.metadata)
+        dataset, key = meta["dataset"], unit_key(meta)
+        try:
+            selection = self.select(ObjectReader(events, **self.reader_options()))
+        except BadInputError as exc:
+            return {dataset: {"units": {}, "bad_files": {exc.path: exc.reason}}}
+        except Exception as exc:  # reading a truncated/corrupt basket surfaces here, lazily
+            if not _is_read_error(exc):
+                raise
+            reason = f"cannot read entries {meta['entrystart']}-{meta['entrystop']}: {type(exc).__name__}: {exc}"
+            return {dataset: {"units": {}, "bad_files": {meta['filename']: reason[:500]}}}
+        selection.cutflow.check()
+        n_rows = len(next(iter(selection.columns.values()))) if selection.columns else 0
+        rmm, rmm_rows = self._rmm(selection, n_rows, key)
+        zstore.write_part(self.store_path, dataset, key, selection.columns, rmm, rmm_rows, self.rmm_codec)
+        record = zstore.UnitRecord(key, meta["filename"], int(meta["entrystart"]), int(meta["entrystop"]),
+                                   n_rows, 0 if rmm_rows is None else len(rmm_rows))
+        return {dataset: {"units": {key: {"record": record._asdict(), "cutflow": selection.cutflow.to_dict()}},
+                          "bad_files": {}}}
+
+    def reader_options(self) -> dict[str, Any]:
+        return {}
+
+    def _rmm(self, selection: Selection, n_rows: int, key: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """RMM features of a seeded random subset of rows (all rows for fraction 1)."""
+        if selection.rmm_collections is None or selection.met is None:
+            return None, None
+        from adsearch.processors.rmm import rmm_features, rmm_layout
+
+        if self.rmm_fraction >= 1.0:
+            rows = np.arange(n_rows, dtype=np.int64)
+        else:
+            rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+            rows = np.flatnonzero(rng.random(n_rows) < self.rmm_fraction).astype(np.int64)
+        width = rmm_layout(self.rmm_config()).kept_cells.size
+        out = np.empty((len(rows), width), dtype=np.float32)
+        buffer = _rmm_buffer(min(max(len(rows), 1), RMM_BATCH_ROWS), width)
+        met_pt, met_phi = selection.met
+        every_row = len(rows) == n_rows
+        for lo in range(0, len(rows), RMM_BATCH_ROWS):
+            take = slice(lo, lo + RMM_BATCH_ROWS) if every_row else rows[lo:lo + RMM_BATCH_ROWS]
+            colls = {kind: objs[take] for kind, objs in selection.rmm_collections.items()}
+            result = rmm_features(colls, met_pt[take], met_phi[take], config=self.rmm_config(), out=buffer)
+            out[lo:lo + len(result.features)] = result.features
+        return out, rows
+
+    def postprocess(self, accumulator: Any) -> Any:
+        return accumulator
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """True for exceptions raised while decompressing/deserializing ROOT baskets."""
+    import uproot
+
+    chain, seen = exc, set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if isinstance(chain, (OSError, EOFError, zlib.error, uproot.deserialization.DeserializationError)):
+            return True
+        module = type(chain).__module__ or ""
+        if module.startswith(("uproot", "cramjam", "lz4", "zstandard")):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+class PartCheckpointer(CheckpointerABC):
+    """coffea checkpointer backed by the store: a unit's output is its part's commit marker."""
+
+    def __init__(self, store_path: str) -> None:
+        self.store_path = str(store_path)
+
+    def load(self, metadata: Any, processor_instance: Any) -> Any:
+        payload = zstore.read_part_commit(self.store_path, metadata["dataset"], unit_key(metadata))
+        if payload is None:
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception:  # a damaged marker: process the unit again
+            return None
+
+    def save(self, output: Any, metadata: Any, processor_instance: Any) -> None:
+        inner = output.get("out", output) if isinstance(output, dict) else output
+        entry = inner.get(metadata["dataset"], {}) if isinstance(inner, dict) else {}
+        if entry.get("bad_files"):
+            return  # bad input is re-examined on every run, never committed
+        zstore.commit_part(self.store_path, metadata["dataset"], unit_key(metadata), pickle.dumps(output))

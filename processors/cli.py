@@ -1,0 +1,63 @@
+"""``adsearch process {lepton,dijet}``: a thin shell over :func:`run_processor`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from adsearch.processors.run import DEFAULT_CHUNKSIZE, PROCESSOR_KINDS, run_processor
+from adsearch.store import DEFAULT_RMM_CODEC, RMM_CODECS
+
+__all__ = ["process"]
+
+_OPTIONS = (
+    click.option("--fileset", required=True, type=click.Path(exists=True),
+                 help="YAML/JSON fileset (dataset -> files), or a directory of ROOT files."),
+    click.option("--out", "out_store", required=True, type=click.Path(), help="Zarr feature store to write."),
+    click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); default: embedded cluster."),
+    click.option("--workers", "n_workers", default=2, show_default=True, type=click.IntRange(0),
+                 help="Worker processes of the embedded cluster (0: run in this process)."),
+    click.option("--chunksize", default=DEFAULT_CHUNKSIZE, show_default=True, type=click.IntRange(1),
+                 help="Events per work unit."),
+    click.option("--skip-bad-files", is_flag=True, help="Skip unreadable/invalid files and record why in the store."),
+    click.option("--rmm-fraction", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+                 help="Store the RMM for this seeded random fraction of events only (lepton)."),
+    click.option("--seed", default=0, show_default=True, type=int, help="Seed of the RMM fraction sampling."),
+    click.option("--rmm-codec", default=DEFAULT_RMM_CODEC, show_default=True, type=click.Choice(sorted(RMM_CODECS))),
+    click.option("--config", "config_path", default=None, type=click.Path(exists=True),
+                 help="YAML with selection cuts (keys of LeptonConfig / DijetConfig)."),
+)
+
+
+def _with_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_OPTIONS):
+        func = option(func)
+    return func
+
+
+@click.group("process")
+def process() -> None:
+    """Run a coffea processor over a fileset into a Zarr feature store."""
+
+
+def _make_command(kind: str) -> None:
+    @process.command(kind, help=f"Run the {kind} processor; print the cutflow of every dataset.")
+    @_with_options
+    def command(fileset: str, out_store: str, scheduler: str | None, n_workers: int, chunksize: int,
+                skip_bad_files: bool, rmm_fraction: float, seed: int, rmm_codec: str,
+                config_path: str | None) -> None:
+        summary = run_processor(kind, fileset, out_store, config=config_path, scheduler=scheduler,
+                                n_workers=n_workers, chunksize=chunksize, skip_bad_files=skip_bad_files,
+                                rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
+        click.echo(summary.table())
+        for path, reason in summary.skipped_files.items():
+            click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)
+        rate = summary.n_events_in / summary.wall_s if summary.wall_s > 0 else float("nan")
+        click.echo(f"\n{summary.n_events_in} events in, {summary.n_events_out} stored in {summary.store} "
+                   f"({summary.wall_s:.1f} s, {rate:,.0f} events/s)")
+
+
+for _kind in PROCESSOR_KINDS:
+    _make_command(_kind)

@@ -1,0 +1,273 @@
+"""One object model for both input formats, so the selections never see a schema.
+
+:class:`ObjectReader` turns NanoAOD (incl. v15, where ``MET`` became ``PFMET``/``PuppiMET``) or
+PHYSLITE events (MeV -> GeV here, once) into plain awkward records in GeV:
+
+- jets: ``pt, eta, phi, mass, btag`` (bool at the configured working point)
+- electrons / muons: ``pt, eta, eta_cluster, phi, mass, charge, tight, reliso``
+- photons: ``pt, eta, eta_cluster, phi, mass, tight``
+- large-R jets: ``pt, eta, phi, mass, tau1..tau4`` (NaN where the format has no tau_N)
+- MET (pt, phi), event ids, weight, trigger decision, truth columns.
+
+Every collection is read lazily (the dijet selection never reads leptons) and checked for
+non-finite kinematics, which raise :class:`BadInputError` naming the file, branch and entry.
+NanoAOD pitfall: ``FatJet.tau2`` is vector's proper time; read ``FatJet["tau2"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from adsearch.errors import BadInputError
+
+__all__ = ["ObjectReader", "MEV", "NANO_BTAG_DEEPFLAVB_77", "PHYSLITE_BTAG_DL1D_77"]
+
+MEV = 1.0e-3  # GeV per MeV
+#: DeepJet (btagDeepFlavB) threshold used as the 77%-efficiency point for NanoAOD inputs.
+NANO_BTAG_DEEPFLAVB_77 = 0.2783
+#: DL1dv01 discriminant cut of ATLAS's FixedCutBEff_77 working point (f_c = 0.018).
+PHYSLITE_BTAG_DL1D_77 = 2.456
+_DL1D_FC = 0.018
+
+
+def _flat(array: ak.Array) -> np.ndarray:
+    return np.asarray(ak.flatten(array, axis=None)) if array.ndim > 1 else np.asarray(array)
+
+
+class ObjectReader:
+    """Read the common object model from one chunk of coffea NanoEvents."""
+
+    def __init__(self, events: Any, btag_threshold: float | None = None) -> None:
+        self.events = events
+        meta = getattr(events, "metadata", None) or {}
+        self.filename = str(meta.get("filename", "<events>"))
+        self.entry_start = int(meta.get("entrystart", 0) or 0)
+        fields = set(events.fields)
+        self.kind = "physlite" if "EventInfo" in fields else "nanoaod"
+        self._fields = fields
+        default = PHYSLITE_BTAG_DL1D_77 if self.kind == "physlite" else NANO_BTAG_DEEPFLAVB_77
+        self.btag_threshold = default if btag_threshold is None else btag_threshold
+
+    # -- helpers --------------------------------------------------------------------------
+    def _collection(self, *names: str) -> Any:
+        for name in names:
+            if name in self._fields:
+                return self.events[name]
+        raise BadInputError(self.filename, f"missing collection: none of {', '.join(names)}")
+
+    def _field(self, collection: Any, name: str, what: str) -> ak.Array:
+        if name not in collection.fields:
+            raise BadInputError(self.filename, f"missing branch {what}_{name}")
+        return collection[name]
+
+    def _check_finite(self, name: str, array: ak.Array) -> None:
+        values = _flat(array)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = ~np.isfinite(values)
+            local = array if array.ndim == 1 else ak.any(~np.isfinite(array), axis=-1)
+            rows = np.flatnonzero(np.asarray(local)) if array.ndim > 1 else np.flatnonzero(bad)
+            raise BadInputError(
+                self.filename,
+                f"{int(bad.sum())} non-finite value(s) in {name} (first at entry {self.entry_start + int(rows[0])})",
+            )
+
+    def _kinematics(self, coll: Any, what: str, scale: float, mass_name: str,
+                    massless: bool = False) -> dict[str, ak.Array]:
+        """pt, eta, phi, mass in GeV; ``massless`` objects (photons) may lack the mass branch."""
+        pt = self._field(coll, "pt", what) * scale
+        if massless and mass_name not in coll.fields:
+            mass = ak.zeros_like(pt)
+        else:
+            mass = self._field(coll, mass_name, what) * scale
+        out = {"pt": pt, "eta": self._field(coll, "eta", what), "phi": self._field(coll, "phi", what), "mass": mass}
+        for key, values in out.items():
+            self._check_finite(f"{what}_{key}", values)
+        return out
+
+    @property
+    def _scale(self) -> float:
+        return MEV if self.kind == "physlite" else 1.0
+
+    @property
+    def _mass_name(self) -> str:
+        return "m" if self.kind == "physlite" else "mass"
+
+    # -- collections ----------------------------------------------------------------------
+    def jets(self) -> ak.Array:
+        """Small-R jets with a b-tag flag at the configured (77%) working point."""
+        if self.kind == "physlite":
+            coll = self._collection("Jets")
+            tagger = self._collection("BTagging_AntiKt4EMPFlow")
+            link = coll["btaggingLink"]["m_persIndex"]
+            pb, pc, pu = (tagger[f"DL1dv01_p{x}"][link] for x in "bcu")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                score = np.log(pb / (_DL1D_FC * pc + (1 - _DL1D_FC) * pu))
+        else:
+            coll = self._collection("Jet")
+            score = self._field(coll, "btagDeepFlavB", "Jet")
+        fields = self._kinematics(coll, "Jet", self._scale, self._mass_name)
+        fields["btag"] = ak.fill_none(score > self.btag_threshold, False)
+        return ak.zip(fields)
+
+    def electrons(self) -> ak.Array:
+        """Electrons with tight ID flag and relative isolation (cluster eta for the crack veto)."""
+        if self.kind == "physlite":
+            coll = self._collection("Electrons")
+            fields = self._kinematics(coll, "Electrons", MEV, "m")
+            fields["eta_cluster"] = fields["eta"]
+            fields["charge"] = coll["charge"]
+            fields["tight"] = coll["DFCommonElectronsLHTight"] != 0
+            fields["reliso"] = self._physlite_iso(coll, "ptvarcone30_Nonprompt_All_MaxWeightTTVALooseCone_pt1000")
+            return ak.zip(fields)
+        coll = self._collection("Electron")
+        fields = self._kinematics(coll, "Electron", 1.0, "mass")
+        delta = coll["deltaEtaSC"] if "deltaEtaSC" in coll.fields else 0.0
+        fields["eta_cluster"] = fields["eta"] + delta
+        fields["charge"] = self._field(coll, "charge", "Electron")
+        fields["tight"] = self._field(coll, "cutBased", "Electron") >= 4
+        fields["reliso"] = self._field(coll, "pfRelIso03_all", "Electron")
+        return ak.zip(fields)
+
+    def muons(self) -> ak.Array:
+        """Muons with ID flag (NanoAOD tightId; PHYSLITE quality Medium or better) and isolation."""
+        if self.kind == "physlite":
+            coll = self._collection("Muons")
+            fields = self._kinematics(coll, "Muons", MEV, "m")
+            fields["charge"] = coll["charge"]
+            fields["tight"] = coll["quality"] <= 1
+            fields["reliso"] = self._physlite_iso(coll, "ptvarcone30_Nonprompt_All_MaxWeightTTVA_pt1000")
+        else:
+            coll = self._collection("Muon")
+            fields = self._kinematics(coll, "Muon", 1.0, "mass")
+            fields["charge"] = self._field(coll, "charge", "Muon")
+            fields["tight"] = self._field(coll, "tightId", "Muon") != 0
+            fields["reliso"] = self._field(coll, "pfRelIso04_all", "Muon")
+        fields["eta_cluster"] = fields["eta"]
+        return ak.zip(fields)
+
+    def photons(self) -> ak.Array:
+        """Photons with a tight ID flag (NanoAOD cutBased >= 3 or the tight bit of cutBasedBitmap)."""
+        if self.kind == "physlite":
+            coll = self._collection("Photons")
+            fields = self._kinematics(coll, "Photons", MEV, "m", massless=True)
+            fields["tight"] = coll["DFCommonPhotonsIsEMTight"] != 0
+        else:
+            coll = self._collection("Photon")
+            fields = self._kinematics(coll, "Photon", 1.0, "mass", massless=True)
+            if "cutBased" in coll.fields:
+                fields["tight"] = coll["cutBased"] >= 3
+            elif "cutBasedBitmap" in coll.fields:
+                fields["tight"] = (coll["cutBasedBitmap"] & 4) != 0
+            else:
+                raise BadInputError(self.filename, "missing branch Photon_cutBased (or Photon_cutBasedBitmap)")
+        fields["eta_cluster"] = fields["eta"]
+        return ak.zip(fields)
+
+    def _physlite_iso(self, coll: Any, track_iso: str) -> ak.Array:
+        """Relative isolation: max of track (ptvarcone30) and calorimeter (topoetcone20) terms."""
+        pt = coll["pt"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.maximum(coll[track_iso] / pt, coll["topoetcone20"] / pt)
+
+    def large_r_jets(self) -> ak.Array:
+        """Large-R jets with n-subjettiness tau1..tau4 (field access: ``tau2`` is shadowed by vector)."""
+        if self.kind == "physlite":
+            with_tau = "LargeRJets" in self._fields
+            coll = self._collection("LargeRJets", "AntiKt10UFOCSSKJets")
+            fields = self._kinematics(coll, "LargeRJets", MEV, "m")
+            nan = ak.full_like(fields["pt"], np.nan)
+            for n in range(1, 5):
+                name = f"Tau{n}_wta"
+                fields[f"tau{n}"] = coll[name] if with_tau and name in coll.fields else nan
+            return ak.zip(fields)
+        coll = self._collection("FatJet")
+        fields = self._kinematics(coll, "FatJet", 1.0, "mass")
+        for n in range(1, 5):
+            fields[f"tau{n}"] = self._field(coll, f"tau{n}", "FatJet")  # coll["tau2"], never coll.tau2
+        return ak.zip(fields)
+
+    def met(self, preference: tuple[str, ...] = ("MET", "PFMET", "PuppiMET")) -> tuple[np.ndarray, np.ndarray]:
+        """(met_pt, met_phi) in GeV. NanoAOD: first present of ``preference``. PHYSLITE: see below.
+
+        PHYSLITE stores MET as an association map to be rebuilt by METMaker; without it we
+        rebuild it approximately as minus the vector sum of all calibrated jets, electrons,
+        muons and photons plus the track soft term (``MET_Core_MET`` PVSoftTrkCore).
+        """
+        if self.kind == "physlite":
+            px = np.zeros(len(self.events))
+            py = np.zeros(len(self.events))
+            for name in ("Jets", "Electrons", "Muons", "Photons"):
+                coll = self._collection(name)
+                pt = coll["pt"] * MEV
+                px -= np.asarray(ak.sum(pt * np.cos(coll["phi"]), axis=1))
+                py -= np.asarray(ak.sum(pt * np.sin(coll["phi"]), axis=1))
+            core = self._collection("MET_Core_MET")
+            soft = core[core["name"] == "PVSoftTrkCore"]
+            px += np.asarray(ak.sum(soft["mpx"], axis=1)) * MEV
+            py += np.asarray(ak.sum(soft["mpy"], axis=1)) * MEV
+            met_pt, met_phi = np.hypot(px, py), np.arctan2(py, px)
+        else:
+            name = next((n for n in preference if n in self._fields), None)
+            if name is None:
+                raise BadInputError(self.filename, f"missing branches: none of {', '.join(p + '_pt' for p in preference)}")
+            coll = self.events[name]
+            met_pt = np.asarray(self._field(coll, "pt", name), dtype=np.float64)
+            met_phi = np.asarray(self._field(coll, "phi", name), dtype=np.float64)
+        self._check_finite("MET_pt", ak.Array(met_pt))
+        self._check_finite("MET_phi", ak.Array(met_phi))
+        return met_pt, met_phi
+
+    # -- per-event bookkeeping ------------------------------------------------------------
+    def event_ids(self) -> dict[str, np.ndarray]:
+        """run, luminosityBlock, event (PHYSLITE: EventInfo runNumber, lumiBlock, eventNumber)."""
+        if self.kind == "physlite":
+            info = self._collection("EventInfo")
+            raw = (info["runNumber"], info["lumiBlock"], info["eventNumber"])
+        else:
+            for name in ("run", "luminosityBlock", "event"):
+                if name not in self._fields:
+                    raise BadInputError(self.filename, f"missing branch {name}")
+            raw = (self.events["run"], self.events["luminosityBlock"], self.events["event"])
+        run, lumi, event = (np.asarray(x) for x in raw)
+        return {"run": run.astype(np.int64), "luminosityBlock": lumi.astype(np.int64),
+                "event": event.astype(np.uint64)}
+
+    def weight(self) -> np.ndarray:
+        """Generator weight (genWeight / first mcEventWeight), 1 for data."""
+        if self.kind == "physlite":
+            weights = self._collection("EventInfo")["mcEventWeights"]
+            values = np.asarray(ak.fill_none(ak.firsts(weights), 1.0), dtype=np.float64)
+        elif "genWeight" in self._fields:
+            values = np.asarray(self.events["genWeight"], dtype=np.float64)
+        else:
+            values = np.ones(len(self.events))
+        self._check_finite("genWeight", ak.Array(values))
+        return values
+
+    def trigger(self, names: tuple[str, ...]) -> tuple[np.ndarray | None, list[str]]:
+        """OR of the configured HLT bits present in the file, and which were found (None: none)."""
+        if self.kind == "physlite" or "HLT" not in self._fields:
+            return None, []
+        hlt = self.events["HLT"]
+        found = [n for n in names if n in hlt.fields]
+        if not found:
+            return None, []
+        decision = np.zeros(len(self.events), dtype=bool)
+        for name in found:
+            decision |= np.asarray(hlt[name], dtype=bool)
+        return decision, found
+
+    def truth(self) -> dict[str, np.ndarray]:
+        """Truth-only columns (``truth_*``) for evaluation; never an input to a selection or model."""
+        out: dict[str, np.ndarray] = {}
+        if "truth" in self._fields:
+            coll = self.events["truth"]
+            for name in coll.fields:
+                out[f"truth_{name}"] = np.asarray(coll[name])
+        for name in ("is_signal", "process_id"):
+            if name in self._fields:
+                out[f"truth_{name}"] = np.asarray(self.events[name])
+        return out

@@ -1,0 +1,292 @@
+"""Run a processor over a fileset into a feature store with coffea's Runner on Dask.
+
+Stages: check every input file (clear error or recorded skip) -> coffea ``Runner`` with the
+``DaskExecutor`` (or in-process ``IterativeExecutor`` for ``n_workers=0``) where each work unit
+writes and commits its own store part -> per dataset, consolidate the parts in fileset order
+with chunk-aligned writes, check event-id uniqueness, attach provenance and the cutflow.
+A rerun with the same inputs skips committed work units and complete datasets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from adsearch import store as zstore
+from adsearch.cluster import dask_client
+from adsearch.config import load_config
+from adsearch.errors import BadInputError, ConfigError
+from adsearch.processors.cutflow import Cutflow
+from adsearch.processors.reading import Dataset, check_input_file, load_fileset, to_coffea_fileset
+from adsearch.provenance import config_hash, run_record
+
+__all__ = ["ProcessSummary", "DatasetSummary", "run_processor", "PROCESSOR_KINDS", "DEFAULT_CHUNKSIZE"]
+
+PROCESSOR_KINDS = ("lepton", "dijet")
+#: Events per work unit: large enough to amortise coffea's per-chunk cost, small enough that
+#: a worker's arrays for one unit stay well under a GiB.
+DEFAULT_CHUNKSIZE = 100_000
+
+_NANO_IDS = (("run",), ("luminosityBlock",), ("event",))
+_REQUIRED: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("lepton", "nanoaod"): _NANO_IDS + tuple((f"{c}_{f}",) for c in ("Jet", "Electron", "Muon", "Photon")
+                                              for f in ("pt", "eta", "phi", "mass") if (c, f) != ("Photon", "mass"))
+    + (("Jet_btagDeepFlavB",), ("Electron_cutBased",), ("Electron_pfRelIso03_all",), ("Muon_tightId",),
+       ("Muon_pfRelIso04_all",), ("Photon_cutBased", "Photon_cutBasedBitmap"),
+       ("MET_pt", "PFMET_pt", "PuppiMET_pt")),
+    ("dijet", "nanoaod"): _NANO_IDS + tuple((f"FatJet_{f}",) for f in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3", "tau4")),
+    ("lepton", "physlite"): (("AnalysisJetsAuxDyn.pt",), ("AnalysisElectronsAuxDyn.pt",),
+                             ("AnalysisMuonsAuxDyn.pt",), ("AnalysisPhotonsAuxDyn.pt",), ("EventInfoAuxDyn.eventNumber", "EventInfoAux.eventNumber")),
+    ("dijet", "physlite"): (("AnalysisLargeRJetsAuxDyn.pt", "AnalysisAntiKt10UFOCSSKJetsAuxDyn.pt", "AnalysisAntiKt10UFOCSSKJetsAux.pt"),),
+}
+
+
+@dataclass
+class DatasetSummary:
+    """What one dataset contributed: events in/out, RMM rows, the cutflow, skipped files."""
+
+    name: str
+    n_files: int
+    n_events_in: int
+    n_events_out: int
+    n_rmm: int
+    cutflow: Cutflow
+    skipped_files: dict[str, str] = field(default_factory=dict)
+    resumed: bool = False
+
+
+@dataclass
+class ProcessSummary:
+    """Result of :func:`run_processor` (the store itself holds the data)."""
+
+    store: str
+    kind: str
+    datasets: dict[str, DatasetSummary]
+    wall_s: float
+    n_workers: int
+
+    @property
+    def n_events_in(self) -> int:
+        return sum(d.n_events_in for d in self.datasets.values())
+
+    @property
+    def n_events_out(self) -> int:
+        return sum(d.n_events_out for d in self.datasets.values())
+
+    @property
+    def skipped_files(self) -> dict[str, str]:
+        return {p: r for d in self.datasets.values() for p, r in d.skipped_files.items()}
+
+    def table(self) -> str:
+        return "\n\n".join(d.cutflow.table(f"dataset {d.name} ({d.n_files} files)")
+                           for d in self.datasets.values())
+
+
+def _processor_classes(kind: str) -> tuple[type, type]:
+    if kind == "lepton":
+        from adsearch.processors.lepton import LeptonConfig, LeptonProcessor
+        return LeptonConfig, LeptonProcessor
+    if kind == "dijet":
+        from adsearch.processors.dijet import DijetConfig, DijetProcessor
+        return DijetConfig, DijetProcessor
+    raise ConfigError(f"unknown processor {kind!r}; choose one of {PROCESSOR_KINDS}")
+
+
+def _check_files(kind: str, datasets: list[Dataset], client: Any) -> dict[str, dict[str, Any] | BadInputError]:
+    """Describe every input file (size, ROOT uuid, entries) or the BadInputError it raises."""
+    def check(path_tree: tuple[str, str, str]) -> dict[str, Any] | BadInputError:
+        from adsearch.processors.reading import InputFile
+        path, tree, schema = path_tree
+        try:
+            return check_input_file(InputFile(path, tree), _REQUIRED[(kind, schema)])
+        except BadInputError as exc:
+            return exc
+
+    jobs = [(f.path, f.treename, f.schema) for d in datasets for f in d.files]
+    if client is not None:
+        results = client.gather(client.map(check, jobs, pure=False))
+    else:
+        results = [check(job) for job in jobs]
+    return {job[0]: result for job, result in zip(jobs, results)}
+
+
+def _already_done(store: Path, dataset: Dataset, files: list[dict[str, Any]], chash: str) -> bool:
+    """True when the store already holds this dataset from the same files and config."""
+    if not (store / "zarr.json").is_file():
+        return False
+    root = zarr.open_group(str(store), mode="r")
+    if dataset.name not in root or not root[dataset.name].attrs.get("committed"):
+        return False
+    attrs = root[dataset.name].attrs
+    same_files = [(f["path"], f["root_uuid"]) for f in attrs.get("files", [])] == [(f["path"], f["root_uuid"]) for f in files]
+    if same_files and attrs.get("config_hash") == chash:
+        return True
+    raise zstore.StoreError(
+        f"{store}: dataset {dataset.name!r} already stored from other inputs or another config; "
+        "write to a new store (stores are versioned per run)"
+    )
+
+
+def _executor(client: Any, progress: bool) -> Any:
+    from coffea import processor
+    if client is None:
+        return processor.IterativeExecutor(status=progress)
+    return processor.DaskExecutor(client=client, status=progress, retries=0, treereduction=8)
+
+
+def _run_coffea(kind_proc: Any, datasets: list[Dataset], client: Any, chunksize: int,
+                store: Path, progress: bool) -> dict[str, Any]:
+    from coffea import processor
+    from coffea.nanoevents import NanoAODSchema, PHYSLITESchema
+
+    from adsearch.processors.base import PartCheckpointer
+
+    output: dict[str, Any] = {}
+    for schema_name, schema in (("nanoaod", NanoAODSchema), ("physlite", PHYSLITESchema)):
+        subset = [d for d in datasets if d.schema == schema_name]
+        if not subset:
+            continue
+        runner = processor.Runner(executor=_executor(client, progress), schema=schema, chunksize=chunksize,
+                                  checkpointer=PartCheckpointer(str(store)), skipbadfiles=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = runner(to_coffea_fileset(subset), kind_proc)
+        output.update(result or {})
+    return output
+
+
+def _order_units(dataset: Dataset, units: dict[str, dict[str, Any]]) -> list[zstore.UnitRecord]:
+    """Fileset order, then entry range: the store's row order is independent of scheduling."""
+    position = {f.path: i for i, f in enumerate(dataset.files)}
+    records = [zstore.UnitRecord(**u["record"]) for u in units.values()]
+    return sorted(records, key=lambda r: (position.get(r.filename, len(position)), r.entrystart))
+
+
+def _check_unique_ids(store: Path, dataset: str) -> None:
+    group = zarr.open_group(str(store), mode="r")[dataset]
+    if "event" not in group.array_keys():
+        return
+    ids = np.stack([group[n][:].astype(np.int64) for n in ("run", "luminosityBlock", "event")], axis=1)
+    n_unique = len(np.unique(ids, axis=0)) if len(ids) else 0
+    if n_unique != len(ids):
+        raise zstore.StoreError(f"{store}/{dataset}: {len(ids) - n_unique} duplicated (run, lumi, event) ids; "
+                                "the same events were given twice (duplicate files in the fileset?)")
+
+
+def run_processor(
+    kind: str,
+    fileset: str | Path | dict[str, Any],
+    out_store: str | Path,
+    *,
+    config: str | Path | dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    skip_bad_files: bool = False,
+    rmm_fraction: float = 1.0,
+    seed: int = 0,
+    client: Any = None,
+    rmm_codec: str = zstore.DEFAULT_RMM_CODEC,
+    keep_parts: bool = False,
+    progress: bool = True,
+) -> ProcessSummary:
+    """Process ``fileset`` with the ``kind`` ("lepton"/"dijet") processor into ``out_store``.
+
+    ``client``: an existing ``distributed.Client`` (else one is made from ``scheduler`` or an
+    embedded cluster of ``n_workers`` processes; ``n_workers=0`` runs in this process).
+
+    >>> summary = run_processor("lepton", "fileset.yaml", "run1.zarr")   # doctest: +SKIP
+    """
+    config_model, processor_class = _processor_classes(kind)
+    cfg = load_config(config_model, config)
+    if not 0.0 < rmm_fraction <= 1.0:
+        raise ConfigError(f"rmm_fraction must be in (0, 1], got {rmm_fraction}")
+    if chunksize < 1:
+        raise ConfigError(f"chunksize must be >= 1, got {chunksize}")
+    if rmm_codec not in zstore.RMM_CODECS:
+        raise ConfigError(f"unknown RMM codec {rmm_codec!r}; choose one of {sorted(zstore.RMM_CODECS)}")
+    datasets = load_fileset(fileset)
+    store = Path(out_store)
+    settings = {"processor": kind, "config": cfg.model_dump(mode="json"), "chunksize": chunksize,
+                "rmm_fraction": rmm_fraction, "seed": seed, "rmm_codec": rmm_codec}
+    chash = config_hash(settings)
+    start = time.perf_counter()
+    if client is not None:
+        context = nullcontext(client)
+    elif scheduler is None and n_workers == 0:
+        context = nullcontext(None)
+    else:
+        context = dask_client(scheduler, n_workers=max(n_workers, 1))
+    with context as active:
+        checked = _check_files(kind, datasets, active)
+        bad = {p: r for p, r in checked.items() if isinstance(r, BadInputError)}
+        if bad and not skip_bad_files:
+            first = next(iter(bad.values()))
+            raise BadInputError(first.path, first.reason + (f" (and {len(bad) - 1} more bad files)" if len(bad) > 1 else ""))
+        zstore.create_store(store, run_record("process", settings, store_format="adsearch-zarr-1",
+                                              n_workers=n_workers, scheduler=scheduler))
+        todo, summaries = [], {}
+        for d in datasets:
+            good = [f for f in d.files if f.path not in bad]
+            files = [checked[f.path] for f in good]
+            if _already_done(store, d, files, chash):
+                summaries[d.name] = _summary_from_store(store, d)
+                continue
+            if good:
+                todo.append(Dataset(d.name, good, d.metadata))
+        proc = processor_class(str(store), cfg, rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
+        output = _run_coffea(proc, todo, active, chunksize, store, progress) if todo else {}
+        for d in datasets:
+            if d.name in summaries:
+                continue
+            summaries[d.name] = _finish_dataset(store, d, output.get(d.name, {"units": {}, "bad_files": {}}),
+                                                checked, bad, skip_bad_files, settings, chash, rmm_codec,
+                                                submit=active.submit if active is not None else None,
+                                                keep_parts=keep_parts, kind=kind)
+    return ProcessSummary(str(store), kind, summaries, time.perf_counter() - start, n_workers)
+
+
+def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[str, Any],
+                    bad: dict[str, BadInputError], skip_bad_files: bool, settings: dict[str, Any],
+                    chash: str, rmm_codec: str, *, submit: Any, keep_parts: bool, kind: str) -> DatasetSummary:
+    """Handle files found bad while processing, then consolidate, check ids and describe."""
+    late_bad = dict(out.get("bad_files", {}))
+    if late_bad and not skip_bad_files:
+        path, reason = next(iter(late_bad.items()))
+        raise BadInputError(path, reason)
+    skipped = {p: bad[p].reason for p in (f.path for f in d.files) if p in bad}
+    skipped.update(late_bad)
+    units = {k: u for k, u in out.get("units", {}).items() if u["record"]["filename"] not in late_bad}
+    ordered = _order_units(d, units)
+    cutflow = Cutflow(importlib.import_module(f"adsearch.processors.{kind}").CUTFLOW_STEPS)
+    for record in ordered:  # a fixed order: float sums do not depend on scheduling
+        cutflow = cutflow + Cutflow.from_dict(units[record.key]["cutflow"])
+    cutflow.check()
+    files = [checked[f.path] for f in d.files if f.path not in skipped]
+    attrs = {"files": files, "metadata": d.metadata, "cutflow": cutflow.to_dict(), "skipped_files": skipped,
+             "processor": kind, "config_hash": chash, "settings": settings,
+             "n_events_in": int(cutflow.passed[0])}
+    if kind == "lepton":
+        from adsearch.processors.rmm import RMMConfig, feature_names
+        attrs["rmm_features"] = feature_names(RMMConfig(**settings["config"]["rmm"]))
+    n_out = zstore.consolidate_dataset(store, d.name, ordered, attrs, submit=submit, rmm_codec=rmm_codec)
+    _check_unique_ids(store, d.name)
+    if not keep_parts:
+        zstore.remove_parts(store, d.name)
+    return DatasetSummary(d.name, len(files), int(cutflow.passed[0]), n_out, sum(u.n_rmm for u in ordered),
+                          cutflow, skipped)
+
+
+def _summary_from_store(store: Path, d: Dataset) -> DatasetSummary:
+    attrs = zarr.open_group(str(store), mode="r")[d.name].attrs
+    cutflow = Cutflow.from_dict(attrs["cutflow"])
+    return DatasetSummary(d.name, len(attrs["files"]), int(attrs["n_events_in"]), int(attrs["n_events"]),
+                          int(attrs["n_rmm"]), cutflow, dict(attrs.get("skipped_files", {})), resumed=True)

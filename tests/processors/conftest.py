@@ -1,0 +1,155 @@
+"""Shared fixtures of the processor tests: tiny NanoAOD files made here and one 2-worker cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+
+_COLLECTIONS = {
+    "Jet": ("pt", "eta", "phi", "mass", "btagDeepFlavB"),
+    "Electron": ("pt", "eta", "phi", "mass", "charge", "cutBased", "pfRelIso03_all"),
+    "Muon": ("pt", "eta", "phi", "mass", "charge", "tightId", "pfRelIso04_all"),
+    "Photon": ("pt", "eta", "phi", "mass", "cutBased"),
+    "FatJet": ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3", "tau4"),
+}
+
+
+def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0,
+                   nan_branch: str | None = None, drop: tuple[str, ...] = ()) -> Path:
+    """Write a small NanoAOD-like file (uproot mktree with nX counters), lepton+jets-like events.
+
+    ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests).
+    """
+    rng = np.random.default_rng(seed)
+    counts = {"Jet": rng.integers(0, 7, n_events), "Electron": rng.integers(0, 3, n_events),
+              "Muon": rng.integers(0, 3, n_events), "Photon": rng.integers(0, 2, n_events),
+              "FatJet": rng.integers(0, 4, n_events)}
+    data: dict[str, ak.Array] = {}
+    for coll, fields in _COLLECTIONS.items():
+        c = counts[coll]
+        n = int(c.sum())
+        values = {
+            "pt": rng.exponential(120.0, n) + (250.0 if coll == "FatJet" else 15.0),
+            "eta": rng.uniform(-2.8, 2.8, n),
+            "phi": rng.uniform(-np.pi, np.pi, n),
+            "mass": rng.uniform(30.0, 300.0, n) if coll == "FatJet" else
+            (rng.uniform(2.0, 20.0, n) if coll == "Jet" else np.full(n, 0.000511 if coll == "Electron" else 0.1057 if coll == "Muon" else 0.0)),
+            "btagDeepFlavB": rng.uniform(0, 1, n),
+            "charge": rng.choice([-1, 1], n).astype(np.int32),
+            "cutBased": rng.integers(2, 5, n).astype(np.int32),
+            "pfRelIso03_all": rng.exponential(0.05, n),
+            "pfRelIso04_all": rng.exponential(0.05, n),
+            "tightId": rng.uniform(0, 1, n) < 0.9,
+            "msoftdrop": rng.uniform(20.0, 250.0, n),
+        }
+        taus = np.sort(rng.uniform(0.0, 0.5, (n, 4)), axis=1)[:, ::-1]
+        for k in range(4):
+            values[f"tau{k + 1}"] = taus[:, k].copy()
+        for field in fields:
+            branch = f"{coll}_{field}"
+            if branch in drop:
+                continue
+            flat = values[field]
+            if branch == nan_branch and n > 0:
+                flat = flat.astype(np.float64)
+                flat[n // 2] = np.nan
+            data[branch] = ak.unflatten(flat.astype(np.float32) if flat.dtype == np.float64 else flat, c)
+    flat = {
+        "run": np.ones(n_events, dtype=np.uint32),
+        "luminosityBlock": (np.arange(n_events) // 1000 + 1).astype(np.uint32),
+        "event": np.arange(first_event, first_event + n_events, dtype=np.uint64),
+        "genWeight": rng.normal(1.0, 0.1, n_events).astype(np.float32),
+        "MET_pt": rng.exponential(60.0, n_events).astype(np.float32),
+        "MET_phi": rng.uniform(-np.pi, np.pi, n_events).astype(np.float32),
+        "truth_process_id": rng.integers(10, 15, n_events).astype(np.int32),
+        "truth_is_signal": np.zeros(n_events, dtype=bool),
+    }
+    if nan_branch in flat:
+        flat[nan_branch] = flat[nan_branch].astype(np.float32)
+        flat[nan_branch][n_events // 2] = np.nan
+    flat = {k: v for k, v in flat.items() if k not in drop}
+    branches = {**flat}
+    for coll in _COLLECTIONS:
+        for field in _COLLECTIONS[coll]:
+            name = f"{coll}_{field}"
+            if name in data:
+                branches.setdefault(coll, {})
+                branches[coll][field] = data[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with uproot.recreate(path) as out:
+        tree = out.mktree("Events", _types(flat, branches), counter_name=lambda name: f"n{name}")
+        tree.extend({**flat, **{coll: ak.zip(branches[coll]) for coll in _COLLECTIONS if coll in branches}})
+    return path
+
+
+def _types(flat: dict[str, np.ndarray], branches: dict[str, object]) -> dict[str, object]:
+    types: dict[str, object] = {k: v.dtype for k, v in flat.items()}
+    for coll in _COLLECTIONS:
+        if coll in branches:
+            types[coll] = ak.zip(branches[coll]).type
+    return types
+
+
+@pytest.fixture(scope="session")
+def nano_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three small generated NanoAOD files with disjoint event numbers."""
+    base = tmp_path_factory.mktemp("nano")
+    return [make_nano_file(base / f"sample_{i}.root", 3000, seed=i, first_event=10_000 * i) for i in range(3)]
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> object:
+    """One embedded LocalCluster with 2 worker processes, shared by every test that needs Dask."""
+    from adsearch.cluster import dask_client
+
+    with dask_client(n_workers=2, memory_limit="2GiB") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """../shared/data/real beside the repository root (real NanoAOD, v15 and PHYSLITE files)."""
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def make_nano() -> object:
+    """The file maker itself, for tests that need special (bad, duplicated, empty) files."""
+    return make_nano_file
+
+
+class _RealFiles:
+    """Open each real file once per session: its TTree metadata alone takes seconds to read
+    (thousands of branches), so tests share one uproot tree and one NanoEvents view per file."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[object, object]] = {}
+
+    def __call__(self, name: str) -> tuple[object, object]:
+        """(uproot tree, coffea NanoEvents) of ``name`` (e.g. "nano_tt_v15")."""
+        if name not in self._cache:
+            import warnings
+
+            from coffea.nanoevents import NanoAODSchema, NanoEventsFactory, PHYSLITESchema
+
+            handle = uproot.open(REAL / f"{name}.root")
+            treename = "CollectionTree" if "PHYSLITE" in name else "Events"
+            schema = PHYSLITESchema if "PHYSLITE" in name else NanoAODSchema
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                events = NanoEventsFactory.from_root(
+                    handle, treepath=treename, schemaclass=schema,
+                    metadata={"filename": str(REAL / f"{name}.root"), "treename": treename}).events()
+            self._cache[name] = (handle[treename], events)
+        return self._cache[name]
+
+
+@pytest.fixture(scope="session")
+def real_file() -> _RealFiles:
+    return _RealFiles()

@@ -1,0 +1,177 @@
+"""End to end: fileset -> coffea Runner (Dask or in-process) -> consolidated store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from adsearch.errors import BadInputError
+from adsearch.processors.cli import process
+from adsearch.processors.run import run_processor
+from adsearch.store import StoreError, open_store
+
+CHUNK = 1500
+
+
+def _assert_same_store(a: Path, b: Path) -> None:
+    sa, sb = open_store(a), open_store(b)
+    assert sa.datasets == sb.datasets
+    for ds in sa.datasets:
+        assert sa.columns(ds) == sb.columns(ds) and sa.n_events(ds) == sb.n_events(ds) > 0
+        for col in sa.columns(ds):
+            np.testing.assert_array_equal(sa.read(ds, [col])[col], sb.read(ds, [col])[col], err_msg=col)
+        np.testing.assert_array_equal(sa.rmm_index(ds), sb.rmm_index(ds))
+        np.testing.assert_array_equal(sa.read_rmm(ds), sb.read_rmm(ds))
+        assert sa.attrs(ds)["cutflow"] == sb.attrs(ds)["cutflow"]
+
+
+@pytest.fixture(scope="module")
+def serial_store(nano_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("serial") / "store.zarr"
+    run_processor("lepton", {"bkg": [str(f) for f in nano_files]}, out, n_workers=0, chunksize=CHUNK, progress=False)
+    return out
+
+
+def test_two_worker_cluster_equals_single_process(serial_store: Path, nano_files, dask_cluster, tmp_path: Path) -> None:
+    out = tmp_path / "dask.zarr"
+    summary = run_processor("lepton", {"bkg": [str(f) for f in nano_files]}, out, client=dask_cluster,
+                            chunksize=CHUNK, progress=False)
+    assert len(dask_cluster.scheduler_info()["workers"]) == 2
+    _assert_same_store(serial_store, out)
+    attrs = open_store(out).attrs("bkg")
+    assert [Path(f["path"]).name for f in attrs["files"]] == [f.name for f in nano_files]
+    assert all(len(f["root_uuid"]) == 36 and f["size_bytes"] > 0 for f in attrs["files"])
+    cut = attrs["cutflow"]
+    assert cut["events"][0] == 9000 == sum(cut["removed"]) + cut["events"][-1] == summary.n_events_in
+    run_attrs = open_store(out).run_attrs
+    assert run_attrs["versions"]["coffea"] and run_attrs["config_hash"] and run_attrs["config"]["processor"] == "lepton"
+
+
+def test_store_content_and_ids(serial_store: Path) -> None:
+    store = open_store(serial_store)
+    cols = store.read("bkg", ["event", "weight", "truth_process_id", "n_muon", "n_electron", "met_gev"])
+    assert len(np.unique(cols["event"])) == len(cols["event"])
+    assert np.all(np.diff(cols["event"].astype(np.int64)) > 0)  # fileset order, then entry order
+    assert (cols["n_muon"] + cols["n_electron"] >= 1).all()
+    rmm = store.read_rmm("bkg")
+    assert rmm.dtype == np.float32 and rmm.shape == (store.n_events("bkg"), 1287)
+    assert rmm.min() >= 0.0 and rmm.max() <= 1.0 and (rmm[:, 0] > 0).mean() > 0.5  # MET cell
+
+
+def test_resume_skips_committed_units_and_never_duplicates(serial_store: Path, nano_files, tmp_path: Path) -> None:
+    out = tmp_path / "resume.zarr"
+    fileset = {"bkg": [str(f) for f in nano_files]}
+    run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False, keep_parts=True)
+    parts = sorted((out / "_parts" / "bkg").glob("*.commit"))
+    assert len(parts) == 6
+    # simulate a crash: consolidation never happened, one unit never committed
+    shutil.rmtree(out / "bkg")
+    (out / "zarr.json").touch()
+    parts[2].unlink()
+    kept = {p: p.stat().st_mtime_ns for p in parts if p.exists()}
+    summary = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False)
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p.exists()) or not (out / "_parts").exists()
+    _assert_same_store(serial_store, out)
+    again = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False)
+    assert again.datasets["bkg"].resumed and again.n_events_out == summary.n_events_out
+    _assert_same_store(serial_store, out)
+
+
+def test_rmm_fraction_is_seeded_subset(nano_files, tmp_path: Path) -> None:
+    fileset = {"bkg": [str(nano_files[0])]}
+    run_processor("lepton", fileset, tmp_path / "full", n_workers=0, progress=False)
+    a = open_store(tmp_path / "full")
+    runs = []
+    for name, seed in (("f1", 7), ("f2", 7), ("f3", 8)):
+        run_processor("lepton", fileset, tmp_path / name, n_workers=0, progress=False, rmm_fraction=0.2, seed=seed)
+        runs.append(open_store(tmp_path / name))
+    index = runs[0].rmm_index("bkg")
+    assert 0.14 < len(index) / a.n_events("bkg") < 0.26 and np.all(np.diff(index) > 0)
+    np.testing.assert_array_equal(runs[0].read_rmm("bkg"), a.read_rmm("bkg")[index])
+    np.testing.assert_array_equal(index, runs[1].rmm_index("bkg"))
+    assert not np.array_equal(index, runs[2].rmm_index("bkg"))
+    assert runs[0].n_events("bkg") == a.n_events("bkg")  # the other columns are complete
+
+
+def _bad_files(make_nano, tmp_path: Path) -> dict[str, Path]:
+    good = make_nano(tmp_path / "good.root", 500, seed=11, first_event=900_000)
+    truncated = tmp_path / "truncated.root"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    corrupt = tmp_path / "corrupt.root"
+    corrupt.write_bytes(b"\x00garbage" * 1000)
+    return {
+        "good": good,
+        "missing": tmp_path / "missing.root",
+        "truncated": truncated,
+        "corrupt": corrupt,
+        "no_branch": make_nano(tmp_path / "nobranch.root", 50, seed=12, drop=("Jet_btagDeepFlavB",)),
+        "empty": make_nano(tmp_path / "empty.root", 0, seed=13),
+        "nan": make_nano(tmp_path / "nan.root", 300, seed=14, first_event=800_000, nan_branch="Muon_pt"),
+        "bad_basket": _damage_middle(make_nano(tmp_path / "basket.root", 300, seed=15, first_event=700_000)),
+    }
+
+
+def _damage_middle(path: Path) -> Path:
+    """Overwrite bytes in the middle (compressed baskets): header and size stay valid."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 2000] = b"\xff" * 2000
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "does not exist"), ("truncated", "truncated"), ("corrupt", "not a readable ROOT file"),
+    ("no_branch", "missing branches: Jet_btagDeepFlavB"), ("empty", "empty"), ("nan", "non-finite value.*Muon_pt"),
+    ("bad_basket", "cannot read entries"),
+])
+def test_bad_input_names_file_and_problem(kind: str, message: str, make_nano, tmp_path: Path) -> None:
+    files = _bad_files(make_nano, tmp_path)
+    with pytest.raises(BadInputError, match=message) as info:
+        run_processor("lepton", {"d": [str(files["good"]), str(files[kind])]}, tmp_path / "s.zarr",
+                      n_workers=0, progress=False)
+    assert info.value.path.endswith(files[kind].name)
+
+
+def test_skip_bad_files_records_them(make_nano, tmp_path: Path) -> None:
+    files = _bad_files(make_nano, tmp_path)
+    summary = run_processor("lepton", {"d": [str(p) for p in files.values()]}, tmp_path / "s.zarr",
+                            n_workers=0, progress=False, skip_bad_files=True)
+    skipped = open_store(tmp_path / "s.zarr").attrs("d")["skipped_files"]
+    assert set(skipped) == {str(files[k]) for k in files if k != "good"} == set(summary.skipped_files)
+    assert summary.datasets["d"].n_events_in == 500  # only the good file's events, nothing silently lost
+
+
+def test_duplicate_events_are_refused(make_nano, tmp_path: Path) -> None:
+    a = make_nano(tmp_path / "a.root", 400, seed=3)
+    b = tmp_path / "b.root"
+    b.write_bytes(a.read_bytes())
+    with pytest.raises(StoreError, match="duplicated"):
+        run_processor("lepton", {"d": [str(a), str(b)]}, tmp_path / "s.zarr", n_workers=0, progress=False)
+
+
+def test_cli_runs_directory_fileset_and_prints_cutflow(make_nano, tmp_path: Path) -> None:
+    make_nano(tmp_path / "in" / "bkg" / "x.root", 400, seed=5)
+    make_nano(tmp_path / "in" / "sig" / "y.root", 300, seed=6)
+    result = CliRunner().invoke(process, ["lepton", "--fileset", str(tmp_path / "in"), "--out",
+                                          str(tmp_path / "s.zarr"), "--workers", "0", "--rmm-fraction", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "dataset bkg" in result.output and "lepton_pt" in result.output
+    assert open_store(tmp_path / "s.zarr").datasets == ["bkg", "sig"]
+
+
+def test_real_files_into_one_store(real_data: Path, tmp_path: Path) -> None:
+    fileset = {"dy": [str(real_data / "nano_dy.root")], "tt_v15": [str(real_data / "nano_tt_v15.root")],
+               "physlite": [str(real_data / "PHYSLITE_example.root")]}
+    summary = run_processor("lepton", fileset, tmp_path / "s.zarr", n_workers=0, progress=False)
+    store = open_store(tmp_path / "s.zarr")
+    assert store.datasets == ["dy", "physlite", "tt_v15"]
+    for ds in store.datasets:
+        cut = store.attrs(ds)["cutflow"]
+        assert cut["events"][0] == sum(cut["removed"]) + cut["events"][-1]
+        assert store.n_events(ds) == cut["events"][-1] == store.read_rmm(ds).shape[0]
+    assert summary.datasets["physlite"].n_events_out > 10
