@@ -29,7 +29,7 @@ MJJ_EDGES_GEV = np.array([1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4500.0, 6000.0
 
 
 def _jagged(rng: np.random.Generator, counts: np.ndarray, mass_gev: float | None) -> ak.Array:
-    """Jagged records with a falling pT spectrum, flat eta/phi; jets get a pT-proportional mass."""
+    """pT-ordered jagged records, falling pT spectrum, flat eta/phi; jets get a pT-proportional mass."""
     total = int(counts.sum())
     pt = 20.0 * (1.0 - rng.random(total)) ** (-1.0 / 2.5)
     mass = pt * rng.uniform(0.02, 0.2, total) if mass_gev is None else np.full(total, mass_gev)
@@ -41,7 +41,8 @@ def _jagged(rng: np.random.Generator, counts: np.ndarray, mass_gev: float | None
             "mass": mass.astype(np.float32),
         }
     )
-    return ak.unflatten(flat, counts)
+    jagged = ak.unflatten(flat, counts)
+    return ak.to_packed(jagged[ak.argsort(jagged.pt, axis=1, ascending=False)])  # pT-ordered, like files
 
 
 def lepton_jets_collections(

@@ -244,6 +244,40 @@ def _place(out: np.ndarray, ev: int, column: np.ndarray, cell: int, value: float
     return clipped
 
 
+@numba.njit(inline="always", error_model="numpy")
+def _kinematics(pt: float, eta: float, phi: float, mass: float, dest: np.ndarray, row: int) -> bool:
+    """dest[row] = px, py, pz, E, E_T, exp(y/2), exp(-y/2) from (pt, eta, phi, m); False if not finite.
+
+    One exp per object; cosh/sinh(eta) follow from it, E_T = E pT / |p| = E / cosh(eta), and
+    exp(y) = (E + pz) / m_T = m_T / (E - pz), taking the form without cancellation.
+    """
+    p_t = float(pt)
+    m = float(mass)
+    ex = math.exp(float(eta))
+    inv_ex = 1.0 / ex
+    cosh_eta = 0.5 * (ex + inv_ex)
+    p_z = 0.5 * p_t * (ex - inv_ex)
+    p_abs = p_t * cosh_eta
+    energy = math.sqrt(p_abs * p_abs + m * m)
+    m_t = math.sqrt(m * m + p_t * p_t)
+    if m_t <= 0.0:
+        w = 1.0
+    elif p_z >= 0.0:
+        w = (energy + p_z) / m_t
+    else:
+        w = m_t / (energy - p_z)
+    sin_phi, cos_phi = _sincos(float(phi))
+    a = math.sqrt(w)
+    dest[row, 0] = p_t * cos_phi
+    dest[row, 1] = p_t * sin_phi
+    dest[row, 2] = p_z
+    dest[row, 3] = energy
+    dest[row, 4] = energy / cosh_eta
+    dest[row, 5] = a
+    dest[row, 6] = 1.0 / a
+    return math.isfinite(energy + p_abs + dest[row, 0] + dest[row, 1] + w)
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
     offsets: np.ndarray,  # (n_kinds, n + 1) int64, into the flat arrays below
@@ -273,58 +307,54 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
     n_slots = 0
     for t in range(n_kinds):
         n_slots += caps[t]
-    # scratch, allocated once per call. Columns: px, py, pz, E, E_T, exp(y/2); first all
-    # objects of one type (then sorted through `order`), then the kept ones in matrix order.
-    each = np.empty((max_count, 6), dtype=np.float64)
+    # scratch, allocated once per call: the kept objects in matrix order (columns as in
+    # _kinematics), and for a type with more objects than its cap, all of them plus an order.
+    kept = np.empty((n_slots, 7), dtype=np.float64)
+    each = np.empty((max_count, 7), dtype=np.float64)
     order = np.empty(max_count, dtype=np.int64)
-    kept = np.empty((n_slots, 6), dtype=np.float64)
+    row = np.empty(7, dtype=np.float64)
     pos = np.empty(n_slots, dtype=np.int64)
     rank = np.empty(n_slots, dtype=np.int64)
     n_clipped = 0
     first_bad = -1
     inv_s = 1.0 / sqrt_s
+    half_scale = 0.5 * scale
 
     for ev in range(n_events):
         for c in range(n_out):
             out[ev, c] = 0.0
-        # ---- kinematics of every object, E_T-descending order within a type
+        # ---- kinematics of the kept objects, E_T-descending within a type
         n_obj = 0
         finite = math.isfinite(met_pt[ev]) and math.isfinite(met_phi[ev])
         for t in range(n_kinds):
             first = offsets[t, ev]
             count = offsets[t, ev + 1] - first
-            for k in range(count):
-                i = first + k
-                p_t = float(pt[i])
-                m = float(mass[i])
-                ex = math.exp(float(eta[i]))
-                cosh_eta = 0.5 * (ex + 1.0 / ex)
-                p_z = 0.5 * p_t * (ex - 1.0 / ex)
-                p_abs = p_t * cosh_eta
-                energy = math.sqrt(p_abs * p_abs + m * m)
-                m_t = math.sqrt(m * m + p_t * p_t)
-                if m_t <= 0.0:
-                    w = 1.0
-                elif p_z >= 0.0:
-                    w = (energy + p_z) / m_t  # exp(y), the form without cancellation
-                else:
-                    w = m_t / (energy - p_z)
-                sin_phi, cos_phi = _sincos(float(phi[i]))
-                each[k, 0] = p_t * cos_phi
-                each[k, 1] = p_t * sin_phi
-                each[k, 2] = p_z
-                each[k, 3] = energy
-                each[k, 4] = energy / cosh_eta  # E_T = E pT / |p|
-                each[k, 5] = math.sqrt(w)
-                finite = finite and math.isfinite(energy + p_abs + each[k, 0] + each[k, 1] + w)
-                j = k  # stable insertion sort, descending E_T
-                while j > 0 and each[order[j - 1], 4] < each[k, 4]:
-                    order[j] = order[j - 1]
-                    j -= 1
-                order[j] = k
-            for r in range(min(count, caps[t])):
-                for f in range(6):
-                    kept[n_obj, f] = each[order[r], f]
+            take = min(count, caps[t])
+            if count <= caps[t]:  # usual case: compute in place, sort rows (inputs come pT-sorted)
+                for k in range(count):
+                    i = first + k
+                    finite &= _kinematics(pt[i], eta[i], phi[i], mass[i], kept, n_obj + k)
+                for k in range(n_obj + 1, n_obj + count):  # stable insertion sort, descending E_T
+                    if kept[k, 4] <= kept[k - 1, 4]:
+                        continue
+                    row[:] = kept[k]
+                    j = k
+                    while j > n_obj and kept[j - 1, 4] < row[4]:
+                        kept[j] = kept[j - 1]
+                        j -= 1
+                    kept[j] = row
+            else:  # more than the cap: rank them all, keep the leading ones
+                for k in range(count):
+                    i = first + k
+                    finite &= _kinematics(pt[i], eta[i], phi[i], mass[i], each, k)
+                    j = k
+                    while j > 0 and each[order[j - 1], 4] < each[k, 4]:
+                        order[j] = order[j - 1]
+                        j -= 1
+                    order[j] = k
+                for r in range(take):
+                    kept[n_obj + r] = each[order[r]]
+            for r in range(take):
                 pos[n_obj] = starts[t] + r
                 rank[n_obj] = r
                 n_obj += 1
@@ -342,8 +372,8 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
         for a in range(n_obj):
             p = pos[a]
             base = p * size
-            w = kept[a, 5] * kept[a, 5]
-            n_clipped += _place(out, ev, column, base, scale * (w - 1.0) * (w - 1.0) / (2.0 * w))
+            d = kept[a, 5] - kept[a, 6]  # cosh(y) - 1 = (a - 1/a)^2 / 2
+            n_clipped += _place(out, ev, column, base, half_scale * d * d)
             if has_met:
                 sx = kept[a, 0] + mx
                 sy = kept[a, 1] + my
@@ -365,8 +395,8 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
                 sz = kept[a, 2] + kept[b, 2]
                 m2 = se * se - sx * sx - sy * sy - sz * sz
                 n_clipped += _place(out, ev, column, base + q, math.sqrt(max(m2, 0.0)) * inv_s)
-                d = kept[a, 5] - kept[b, 5]
-                angle = scale * d * d / (2.0 * kept[a, 5] * kept[b, 5])
+                d = kept[a, 5] - kept[b, 5]  # cosh(dy/2) - 1 = (a_i - a_j)^2 / (2 a_i a_j)
+                angle = half_scale * d * d * kept[a, 6] * kept[b, 6]
                 n_clipped += _place(out, ev, column, q * size + p, angle)
     return n_clipped, first_bad
 
