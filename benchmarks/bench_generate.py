@@ -55,7 +55,7 @@ def main() -> None:
         table.add_row(*_row("dijet QCD, pTHat>400, MPI on", "dijet", args.dijet_events, mpi=True))
     table.add_row(*_row("dijet signal wprime_3000_200_200", "dijet", args.dijet_events // 4, signal="wprime_3000_200_200"))
     table.add_row(*_row("lepton SM mix (5 processes)", "lepton", args.lepton_events))
-    Console().print(table)
+    Console(width=180).print(table)
 
 
 if __name__ == "__main__":

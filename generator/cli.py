@@ -40,7 +40,8 @@ def _print_summary(summary: GenerationSummary) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--chunk-events", type=click.IntRange(min=1), default=5000, show_default=True, help="Events per file.")
 @click.option("--pthat-min", "pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True, help="QCD dijet pTHat threshold [GeV].")
+              default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True, help="QCD dijet pTHat threshold [GeV]; 400 is complete for leading large-R pT > 500 GeV with "
+                   "|Delta eta| < 1.3 above mJJ = 1.4 TeV (use 300 without a Delta-eta cut).")
 @click.option("--lepton-pthat-min", "lepton_pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
               default=100.0, show_default=True, help="pTHat cut of the SM lepton processes [GeV].")
 @click.option("--lepton-min-pt", "lepton_min_pt_gev", type=click.FloatRange(min=0), default=50.0, show_default=True,

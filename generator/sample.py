@@ -28,7 +28,7 @@ from pydantic import Field
 from adsearch.config import StrictModel, load_config
 from adsearch.errors import ConfigError
 from adsearch.generator.processes import ProcessSpec, lepton_sm_processes, qcd_dijet, signal_kind, signal_process
-from adsearch.generator.runner import ChunkResult, ChunkTask, chunk_seeds, pilot_cross_section, run_chunk
+from adsearch.generator.runner import BASE_SETTINGS, ChunkResult, ChunkTask, chunk_seeds, pilot_cross_section, run_chunk
 from adsearch.provenance import config_hash, package_versions, write_json
 
 __all__ = ["GeneratorOptions", "GenerationSummary", "ProcessSummary", "generate_sample", "KINDS",
@@ -145,6 +145,7 @@ def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[
                 **identity, "kind": kind, "sample": sample, "process_description": spec.description,
                 "truth_process_id": spec.truth_id, "is_signal": spec.is_signal, "params": spec.params,
                 "pythia_seed": pythia_seed, "numpy_seed": numpy_seed, "luminosity_block": lumi_block,
+                "base_settings": list(BASE_SETTINGS),
                 "cross_section_pb": sigma, "cross_section_err_pb": sigma_err,
                 "sample_cross_section_pb": total_sigma, "sample_n_events": total_events,
                 "equivalent_lumi_pb": total_events / total_sigma, "versions": versions,
