@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from pydantic import Field
 
 from adsearch.aesearch.config import AESearchConfig
@@ -59,6 +60,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
     from adsearch.cluster import dask_client
     from adsearch.generator import generate_sample
     from adsearch.models import AutoencoderConfig, score_events, train_autoencoder
+    from adsearch.models.training import MODEL_FILENAME
     from adsearch.processors.run import run_processor
     from adsearch.provenance import run_record, write_json
 
@@ -69,26 +71,39 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
 
     _stage("1/5 generate (Pythia 8 + FastJet -> NanoAOD ROOT)")
     t0 = time.perf_counter()
-    generate_sample("lepton", config.background_events, config.seed, samples / "background", workers=config.workers)
+    made = {"background": generate_sample("lepton", config.background_events, config.seed, samples / "background",
+                                          workers=config.workers)}
     for i, (name, sig) in enumerate(config.signals.items()):
-        generate_sample("lepton", sig.events, config.seed + 1 + i, samples / name, signal=name, workers=config.workers)
+        made[name] = generate_sample("lepton", sig.events, config.seed + 1 + i, samples / name, signal=name,
+                                     workers=config.workers)
+    fileset = out / "fileset.yaml"
+    fileset.write_text(yaml.safe_dump({
+        name: {"files": {str(p): "Events" for p in summary.files},
+               "metadata": {"luminosity_pb": float(summary.luminosity_pb), "xsec_pb": float(summary.cross_section_pb)}}
+        for name, summary in made.items()
+    }))
     timings["generate"] = time.perf_counter() - t0
 
     with dask_client(n_workers=config.workers) as client:
         _stage("2/5 process (coffea lepton processor -> Zarr store with RMM)")
         t0 = time.perf_counter()
-        run_processor("lepton", samples, store, client=client, rmm_fraction=1.0, seed=config.seed)
+        run_processor("lepton", fileset, store, client=client, rmm_fraction=1.0, seed=config.seed)
         timings["process"] = time.perf_counter() - t0
 
         _stage("3/5 train the autoencoder (retrains as Dask tasks, median model)")
         t0 = time.perf_counter()
         ae_config = load_config(AutoencoderConfig, {"seed": config.seed, **config.autoencoder})
-        trained = train_autoencoder(store, ae_config, out / "autoencoder", dataset="background", client=client)
+        model_path = out / "autoencoder" / MODEL_FILENAME
+        if model_path.is_file():
+            click.echo(f"reusing the trained model {model_path} (delete it to retrain)")
+        else:
+            model_path = train_autoencoder(store, ae_config, out / "autoencoder", dataset="background",
+                                           client=client).model_path
         timings["train"] = time.perf_counter() - t0
 
         _stage("4/5 score every event (ln MSE)")
         t0 = time.perf_counter()
-        score_events(store, trained.model_path, client=client)
+        score_events(store, model_path, client=client)
         timings["score"] = time.perf_counter() - t0
 
         _stage("5/5 search: regions, nine spectra, fits, BumpHunter, Delta-Z")

@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 from adsearch.aesearch.regions import AnomalyRegion  # noqa: E402
 from adsearch.aesearch.sensitivity import BenchmarkSensitivity  # noqa: E402
 from adsearch.aesearch.spectra import SpectrumResult  # noqa: E402
+from adsearch.stats.limits import LimitPoint  # noqa: E402
+from adsearch.stats.plots import plot_limits  # noqa: E402
 
 __all__ = ["plot_scores", "plot_region_spectra", "plot_delta_z"]
 
@@ -26,32 +28,33 @@ _SPECTRUM_LABELS = {
 
 def plot_scores(
     data_scores: np.ndarray,
-    benchmarks: dict[str, tuple[np.ndarray, float]],
+    benchmarks: dict[str, np.ndarray],
     regions: Sequence[AnomalyRegion],
     luminosity_ipb: float,
 ) -> plt.Figure:
-    """Anomaly-score distribution of the data, benchmarks overlaid at their expected yields."""
+    """Anomaly-score distribution of the data with the benchmarks' shapes (scaled to the data's
+    count) overlaid, and the region thresholds."""
     plt.style.use(hep.style.ATLAS)
     fig, ax = plt.subplots(figsize=(8, 6))
     lo = float(np.percentile(data_scores, 0.01))
-    hi = max(float(np.max(data_scores)), *(float(np.max(s)) for s, _ in benchmarks.values() if len(s)))
+    hi = max(float(np.max(data_scores)), *(float(np.max(s)) for s in benchmarks.values() if len(s)))
     edges = np.linspace(lo, hi + 0.05 * (hi - lo), 61)
     hep.histplot(np.histogram(data_scores, edges)[0], edges, ax=ax, histtype="errorbar", color="black",
                  label=f"data ({data_scores.size} events)")
-    for name, (scores, weight) in benchmarks.items():
-        counts = np.histogram(scores, edges)[0] * weight
-        hep.histplot(counts, edges, ax=ax, label=f"{name} (expected)")
+    for name, scores in benchmarks.items():
+        counts = np.histogram(scores, edges)[0] * (data_scores.size / max(len(scores), 1))
+        hep.histplot(counts, edges, ax=ax, label=f"{name} (shape)")
     for region in regions:
         if np.isfinite(region.threshold):
             ax.axvline(region.threshold, ls="--", color="grey")
-            ax.text(region.threshold, 0.95, f" {region.label}", transform=ax.get_xaxis_transform(),
-                    rotation=90, va="top", fontsize=11)
+            ax.text(region.threshold, 0.97, f" {region.label}", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", ha="right", fontsize=11)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=0.1)
+    ax.set_ylim(bottom=0.5)
     ax.set_xlabel("anomaly score ln(MSE)")
     ax.set_ylabel("events")
-    ax.legend(fontsize=11, loc="lower left")
-    hep.atlas.label(ax=ax, data=True, label="Generated", lumi=luminosity_ipb / 1000.0, com=13, fontsize=12)
+    ax.legend(fontsize=11, loc="upper right", bbox_to_anchor=(0.9, 1.0))
+    ax.set_title(f"adsearch generated data, $\\sqrt{{s}}$ = 13 TeV, {luminosity_ipb:.3g} pb$^{{-1}}$", fontsize=12)
     return fig
 
 
@@ -76,8 +79,9 @@ def plot_region_spectra(results: Sequence[SpectrumResult], region: str) -> plt.F
             bh = res.bumphunt
             ax.axvspan(bh.lo_gev / 1000.0, bh.hi_gev / 1000.0, color="tab:green", alpha=0.2,
                        label=f"BH: global {bh.global_z:.1f}$\\sigma$")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=0.5)
+        if counts.sum() > 0:
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=0.5)
         ax.set_title(f"{_SPECTRUM_LABELS.get(res.spectrum, res.spectrum)} [{res.status if res.status != 'ok' else region}]",
                      fontsize=12)
         ax.legend(fontsize=9)
@@ -124,11 +128,21 @@ def save_all(summary, data, signals, weights, plot_dir) -> list[str]:  # type: i
         plt.close(fig)
         written.append(name)
 
-    bench = {name: (sig.scores, weights[name]) for name, sig in signals.items()}
+    bench = {name: sig.scores for name, sig in signals.items()}
     _save(plot_scores(data.scores, bench, summary.regions, summary.luminosity_ipb), "anomaly_scores.png")
     for region in summary.regions:
         results = [s for s in summary.spectra if s.region == region.label]
         _save(plot_region_spectra(results, region.label), f"spectra_{region.label}.png")
     if summary.sensitivity:
         _save(plot_delta_z(summary.sensitivity), "delta_z.png")
+    for res in summary.spectra:
+        for width, points in res.limits.items():
+            if not points:
+                continue
+            fig = plot_limits(
+                [LimitPoint(**p) for p in points], scale=1.0 / summary.luminosity_ipb,
+                ylabel=r"95% CL limit on $\sigma_{vis}$ [pb]",
+                title=f"Gaussian signal, width {float(width):.0%} + resolution: {res.spectrum}, region {res.region}",
+            )
+            _save(fig, f"limits_{res.region}_{res.spectrum}_w{width}.png")
     return written

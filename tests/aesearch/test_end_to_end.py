@@ -31,9 +31,9 @@ def scored_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     generate_sample("lepton", 300, 6, samples / "lq_1500", signal="lq_1500", workers=1)
     fileset = root / "fileset.yaml"
     fileset.write_text(yaml.safe_dump({
-        "background": {"files": [str(p) for p in sorted((samples / "background").glob("*.root"))],
+        "background": {"files": {str(p): "Events" for p in sorted((samples / "background").glob("*.root"))},
                        "metadata": {"luminosity_pb": float(bkg.luminosity_pb)}},
-        "lq_1500": {"files": [str(p) for p in sorted((samples / "lq_1500").glob("*.root"))]},
+        "lq_1500": {"files": {str(p): "Events" for p in sorted((samples / "lq_1500").glob("*.root"))}},
     }))
     store = root / "store.zarr"
     _invoke(["process", "lepton", "--fileset", str(fileset), "--out", str(store), "--workers", "0"])
