@@ -137,13 +137,25 @@ def _region_keys(
     """
     n = mjj.size
     n_regions = edges.size - 1
-    region = np.empty(n, dtype=np.int64)
+    region = np.empty(n, dtype=np.int32)
     starts = np.zeros(n_regions + 1, dtype=np.int64)
     for i in range(n):
-        r = np.searchsorted(edges, mjj[i], side="right") - 1
-        if r < 0 or r >= n_regions or not math.isfinite(mjj[i]):
-            r = -1
-        else:
+        x = mjj[i]
+        r = -1
+        if edges[0] <= x < edges[n_regions]:  # False for NaN
+            if n_regions <= 16:  # branch-free count beats a mispredicted binary search
+                r = 0
+                for k in range(1, n_regions):
+                    r += x >= edges[k]
+            else:
+                lo, hi = 0, n_regions  # edges[lo] <= x < edges[hi]
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if x < edges[mid]:
+                        hi = mid
+                    else:
+                        lo = mid
+                r = lo
             starts[r + 1] += 2
         region[i] = r
     for r in range(n_regions):

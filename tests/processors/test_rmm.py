@@ -20,6 +20,7 @@ from adsearch.processors.rmm import (
     rmm_features,
     rmm_layout,
 )
+from adsearch.processors.rmm import _kind_arrays
 
 MASSES_GEV = {"muon": 0.10566, "electron": 0.000511, "photon": 0.0}
 MEAN_MULTIPLICITY = {"jet": 3.5, "bjet": 1.2, "muon": 0.7, "electron": 0.7, "photon": 0.4}
@@ -193,6 +194,19 @@ def test_fast_path_equals_full_matrix_and_reuses_buffer(sample):
     )[0]  # fmt: skip
     got = rmm_features({k: v[:300] for k, v in as_f32.items()}, met_pt[:300], met_phi[:300]).features
     np.testing.assert_allclose(got, flatten_rmm(ref32.astype(np.float32)), atol=1e-6, rtol=0)
+
+
+def test_packed_and_sliced_layouts_read_without_copies_agree(sample):
+    events, met_pt, met_phi, ref, _ = sample
+    packed = {kind: ak.to_packed(objs) for kind, objs in collections_of(events).items()}
+    assert isinstance(ak.to_layout(packed["jet"]), ak.contents.ListOffsetArray)
+    # a slice keeps the parent's content: offsets start past 0, content runs past the end
+    sliced = {kind: objs[100:700] for kind, objs in packed.items()}
+    assert ak.to_layout(sliced["jet"]).offsets[0] > 0
+    offsets, columns = _kind_arrays(sliced["jet"], "jet")
+    assert offsets[0] == 0 and np.shares_memory(columns[0], ak.to_layout(packed["jet"]).content["pt"].data)
+    got = rmm_features(sliced, met_pt[100:700], met_phi[100:700]).features
+    np.testing.assert_allclose(got, flatten_rmm(ref[100:700].astype(np.float32)), atol=1e-6, rtol=0)
 
 
 def test_clipping_is_counted():
