@@ -58,7 +58,8 @@ def alter_objects(objects: ak.Array, name: str) -> ak.Array:
         raise ValueError(f"unknown artificial anomaly {name!r}; choose from {list(ANOMALY_NAMES)}")
     counts = np.asarray(ak.num(objects, axis=1))
     event = np.repeat(np.arange(len(counts)), counts)
-    flat = {f: np.asarray(ak.flatten(objects[f], axis=1), dtype=np.float64) for f in ("pt", "eta", "phi", "mass")}
+    # input dtypes are kept (NanoAOD float32), so unchanged events give bit-identical RMMs
+    flat = {f: np.asarray(ak.flatten(objects[f], axis=1)) for f in ("pt", "eta", "phi", "mass")}
     codes = _kind_codes(objects.kind)
     is_jet = (codes == _JET) | (codes == _BJET)
     jet_rank = _rank_within(event, flat["pt"], is_jet)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import awkward as ak
 import numpy as np
 
@@ -56,6 +58,24 @@ def test_artificial_anomaly_rmms_differ_only_where_changed(events) -> None:
     changed = {name: (rows != original).any(axis=1) for name, rows in anomalies.items()}
     np.testing.assert_array_equal(changed["jets_to_photons"], n_jets > 2)
     assert not (changed["jets_to_bjets"] & (n_jets <= 2)).any() and changed["jets_to_bjets"].sum() > 0.8 * (n_jets > 2).sum()
+
+
+def test_anomalies_of_real_nanoaod_objects() -> None:
+    """Objects from the lepton processor on a CMS NanoAOD ttbar file (all events, not preselected)."""
+    from adsearch.processors.lepton import selected_objects
+    from adsearch.processors.reading import open_events
+
+    shared = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+    objects, met_pt, met_phi = selected_objects(open_events(shared / "nano_tt_v15.root"), preselected=False)
+    is_jet = (objects.kind == "jet") | (objects.kind == "bjet")
+    extra_jets = np.maximum(np.asarray(ak.sum(is_jet, axis=1)) - 2, 0)
+    assert extra_jets.sum() > 50  # ttbar: plenty of third and fourth jets
+    photons = alter_objects(objects, "jets_to_photons")
+    n_photons = lambda o: np.asarray(ak.sum(o.kind == "photon", axis=1))  # noqa: E731
+    np.testing.assert_array_equal(n_photons(photons), n_photons(objects) + extra_jets)
+    original = flatten_rmm(compute_rmm(objects, met_pt, met_phi))
+    rows = artificial_anomalies(objects, met_pt, met_phi)["jets_to_photons"]
+    np.testing.assert_array_equal((rows != original).any(axis=1), extra_jets > 0)
 
 
 def test_photon_and_bjet_anomalies_score_higher(trained_model, heldout_events) -> None:

@@ -22,12 +22,12 @@ def client() -> Iterator[object]:
 
 
 def test_retrains_run_as_tasks_on_the_workers(client, tmp_path, rmm_rows) -> None:
-    config = AutoencoderConfig(max_epochs=2, n_retrains=3, jit_compile=False)
+    config = AutoencoderConfig(max_epochs=2, n_retrains=2, jit_compile=False)
     trained = train_on_rows(rmm_rows[:150], config, tmp_path / "ae", client=client)
     record = json.loads(trained.sidecar_path.read_text())
     workers = {r["worker"] for r in record["retrains"]}
     assert workers <= set(client.scheduler_info()["workers"]) and len(workers) >= 1
-    assert [r["index"] for r in record["retrains"]] == [0, 1, 2]
+    assert [r["index"] for r in record["retrains"]] == [0, 1]
     assert all(r["device"] for r in record["retrains"])
     assert trained.chosen_index == median_index(record["val_losses"])
 
