@@ -26,8 +26,9 @@ All numbers in one place (ATLAS Run-2-like; pT, E in GeV):
   2 loose 6%, 1 veto 4%, 0 fail 2%), capped by isolation (< 0.06 -> 4, < 0.10 -> 3, < 0.15 -> 2,
   < 0.25 -> 1); photon cutBased 3/2/1/0 with the same ID draw minus one level and isolation caps
   0.05/0.10/0.20; muon tightId with 96% probability.
-* **MET**: minus the vector sum of all visible particles, with each small-R jet (raw pT > 15)
-  and each stored lepton or photon replaced by its smeared momentum, plus a Gaussian soft-term
+* **MET**: minus the vector sum of all visible particles, with each stored lepton or photon
+  and each small-R jet (raw pT > 15 GeV) not within dR < 0.4 of one replaced by its smeared
+  momentum, plus a Gaussian soft-term
   noise of 0.5 sqrt(sum E_T of the particles outside those jets) per component;
   ``MET_sumEt`` = scalar sum of visible E_T after the same replacements.
 """
@@ -46,6 +47,7 @@ __all__ = [
     "hadron_flavour",
     "btag_score",
     "isolation",
+    "has_match",
     "electron_cut_based",
     "photon_cut_based",
     "JET_MIN_PT_GEV",
@@ -95,15 +97,16 @@ def _delta_r2(eta1: ak.Array, phi1: ak.Array, eta2: ak.Array, phi2: ak.Array) ->
     return (eta1 - eta2) ** 2 + dphi**2
 
 
+def has_match(objects: ak.Array, targets: ak.Array, max_dr: float) -> ak.Array:
+    """Per object: is any target within ``max_dr`` (per-event lists of eta/phi records)."""
+    pairs = ak.cartesian({"o": objects, "t": targets}, axis=1, nested=True)
+    dr2 = _delta_r2(pairs.o.eta, pairs.o.phi, pairs.t.eta, pairs.t.phi)
+    return ak.any(dr2 < max_dr**2, axis=2)
+
+
 def hadron_flavour(jets: ak.Array, b_hadrons: ak.Array, c_hadrons: ak.Array) -> ak.Array:
     """5 / 4 / 0 by B / C hadron within dR < 0.3 (per-event lists of eta/phi records)."""
-
-    def matched(hadrons: ak.Array) -> ak.Array:
-        pairs = ak.cartesian({"j": jets, "h": hadrons}, axis=1, nested=True)
-        dr2 = _delta_r2(pairs.j.eta, pairs.j.phi, pairs.h.eta, pairs.h.phi)
-        return ak.any(dr2 < FLAVOUR_DR**2, axis=2)
-
-    has_b, has_c = matched(b_hadrons), matched(c_hadrons)
+    has_b, has_c = has_match(jets, b_hadrons, FLAVOUR_DR), has_match(jets, c_hadrons, FLAVOUR_DR)
     return ak.where(has_b, 5, ak.where(has_c, 4, 0))
 
 

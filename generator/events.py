@@ -7,7 +7,7 @@ no Python loop touches individual particles or events.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import awkward as ak
 import fastjet
@@ -24,6 +24,7 @@ MUON_MASS_GEV = 0.10566
 _MAX_ABS_ETA_VISIBLE = 4.9
 _JET_RAW_MIN_PT_GEV = 15.0
 _FATJET_RAW_MIN_PT_GEV = 150.0
+_MET_OVERLAP_DR = 0.4
 _ANTIKT_04 = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)
 _F32 = np.float32
 
@@ -108,15 +109,25 @@ class _MetTerms:
         self.dsumet += np.bincount(event, weights=extra * pt, minlength=self.n)
 
 
-def _small_r_jets(parts: _Particles, momenta: ak.Array, met: _MetTerms, rng: np.random.Generator) -> tuple[ak.Array, np.ndarray]:
+class _RawJets(NamedTuple):
+    """Unsmeared small-R jets (raw pT > 15 GeV) with their response, for the MET terms."""
+
+    event: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    pt: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    response: np.ndarray
+
+
+def _small_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator) -> tuple[ak.Array, _RawJets]:
     jets = fastjet.ClusterSequence(momenta, _ANTIKT_04).inclusive_jets(_JET_RAW_MIN_PT_GEV)
     counts = np.asarray(ak.to_numpy(ak.num(jets, axis=1)))
     event = np.repeat(np.arange(parts.n_events), counts)
     px, py, pz, e = (np.asarray(ak.to_numpy(ak.flatten(jets[c])), dtype=np.float64) for c in ("px", "py", "pz", "E"))
     pt, eta, phi = _kinematics(px, py, pz)
     response = det.smear_pt(pt, det.jet_resolution(pt), rng)
-    met.add(event, px, py, pt, response)
-    raw_pt_sum = np.bincount(event, weights=pt, minlength=parts.n_events)
     keep = (pt * response > det.JET_MIN_PT_GEV) & (np.abs(eta) < det.JET_MAX_ABS_ETA)
     kept_counts = np.bincount(event[keep], minlength=parts.n_events)
     jet_dirs = _zip({"eta": eta[keep], "phi": phi[keep]}, kept_counts)
@@ -134,7 +145,17 @@ def _small_r_jets(parts: _Particles, momenta: ak.Array, met: _MetTerms, rng: np.
         "btagDeepFlavB": btag.astype(_F32),
         "hadronFlavour": flavour,
     }, kept_counts)
-    return _sorted_by_pt(collection), raw_pt_sum
+    return _sorted_by_pt(collection), _RawJets(event, px, py, pt, eta, phi, response)
+
+
+def _add_jets_to_met(raw: _RawJets, leptons: dict[str, ak.Array], met: _MetTerms) -> None:
+    """Jet smearing enters MET except for jets that are a stored lepton or photon (already counted)."""
+    counts = np.bincount(raw.event, minlength=met.n)
+    jets = _zip({"eta": raw.eta, "phi": raw.phi}, counts)
+    objects = ak.concatenate([leptons[name][["eta", "phi"]] for name in ("Electron", "Muon", "Photon")], axis=1)
+    overlap = _flat(det.has_match(jets, objects, _MET_OVERLAP_DR)) if len(raw.pt) else np.zeros(0, bool)
+    free = ~np.asarray(overlap, dtype=bool)
+    met.add(raw.event[free], raw.px[free], raw.py[free], raw.pt[free], raw.response[free])
 
 
 def _large_r_jets(momenta: ak.Array, rng: np.random.Generator) -> ak.Array:
@@ -219,8 +240,10 @@ def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool 
     parts = _Particles(batch)
     met = _MetTerms(parts.n_events)
     momenta = parts.momenta(parts.visible)
-    jets, raw_jet_pt = _small_r_jets(parts, momenta, met, rng)
+    jets, raw_jets = _small_r_jets(parts, momenta, rng)
     leptons = _leptons(parts, met, rng)
+    _add_jets_to_met(raw_jets, leptons, met)
+    raw_jet_pt = np.bincount(raw_jets.event, weights=raw_jets.pt, minlength=parts.n_events)
     vis = parts.visible
     sum_px = parts.per_event_sum(vis, parts.px) + met.dpx
     sum_py = parts.per_event_sum(vis, parts.py) + met.dpy
