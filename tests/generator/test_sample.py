@@ -86,6 +86,20 @@ def test_rerun_resumes_without_regenerating(qcd_sample: GenerationSummary) -> No
                         pthat_min_gev=300.0)
 
 
+def test_interrupted_chunk_is_regenerated_identically(tmp_path: Path) -> None:
+    options = {"chunk_events": 20, "pilot_events": 500}
+    first = generate_sample("dijet", 40, seed=8, out_dir=tmp_path, **options)
+    before = _arrays(first.files)
+    first.files[1].with_suffix(".json").unlink()  # as if killed between the rename and the sidecar
+    (tmp_path / "qcd_dijet_s8_0001.root.tmp").write_bytes(b"partial")  # and a stale partial file
+    again = generate_sample("dijet", 40, seed=8, out_dir=tmp_path, **options)
+    assert (again.chunks_written, again.chunks_skipped) == (1, 1)
+    after = _arrays(again.files)
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name], err_msg=name)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def _arrays(paths: list[Path]) -> dict[str, np.ndarray]:
     arrays = uproot.concatenate([f"{p}:Events" for p in paths], library="ak")
     return {name: ak.to_numpy(ak.flatten(arrays[name], axis=None)) for name in arrays.fields}
@@ -115,6 +129,8 @@ def test_same_seed_same_events_regardless_of_workers(tmp_path: Path) -> None:
         ({"workers": 0}, "workers"),
         ({"pthat_min_gev": -10.0}, "pthat_min_gev"),
         ({"no_such_option": 1}, "no_such_option"),
+        ({"lumi_pb": 1.0}, "not both"),
+        ({"kind": "photon"}, "unknown sample kind"),
     ],
 )
 def test_bad_arguments_raise_config_error(tmp_path: Path, kwargs: dict, message: str) -> None:
