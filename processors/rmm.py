@@ -212,19 +212,20 @@ def _sincos(x: float) -> tuple[float, float]:
     """
     if abs(x) > 1.0e4:
         return math.sin(x), math.cos(x)
-    k = round(x * (2.0 / math.pi))
+    k = math.floor(x * (2.0 / math.pi) + 0.5)
     r = (x - k * _PIO2_HI) - k * _PIO2_LO
     r2 = r * r
     s = r + r * r2 * (_S1 + r2 * (_S2 + r2 * (_S3 + r2 * (_S4 + r2 * (_S5 + r2 * (_S6 + r2 * _S7))))))
     c = 1.0 + r2 * (_C1 + r2 * (_C2 + r2 * (_C3 + r2 * (_C4 + r2 * (_C5 + r2 * (_C6 + r2 * (_C7 + r2 * _C8)))))))
-    quadrant = int(k) & 3
-    if quadrant == 0:
-        return s, c
-    if quadrant == 1:
-        return c, -s
-    if quadrant == 2:
-        return -s, -c
-    return -c, s
+    # quadrant q: (sin, cos) = (s, c), (c, -s), (-s, -c), (-c, s); selects, not branches,
+    # because azimuths are random and a mispredicted 4-way branch costs more than the series
+    q = int(k) & 3
+    odd = (q & 1) == 1
+    sin_x = c if odd else s
+    cos_x = s if odd else c
+    sin_sign = 1.0 - (q & 2)
+    cos_sign = 1.0 - ((q + 1) & 2)
+    return sin_sign * sin_x, cos_sign * cos_x
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -249,7 +250,7 @@ def _kinematics(pt: float, eta: float, phi: float, mass: float, dest: np.ndarray
     """dest[row] = px, py, pz, E, E_T, exp(y/2), exp(-y/2) from (pt, eta, phi, m); False if not finite.
 
     One exp per object; cosh/sinh(eta) follow from it, E_T = E pT / |p| = E / cosh(eta), and
-    exp(y) = (E + pz) / m_T = m_T / (E - pz), taking the form without cancellation.
+    exp(|y|) = (E + |pz|) / m_T, the form without cancellation (y has the sign of pz).
     """
     p_t = float(pt)
     m = float(mass)
@@ -260,22 +261,18 @@ def _kinematics(pt: float, eta: float, phi: float, mass: float, dest: np.ndarray
     p_abs = p_t * cosh_eta
     energy = math.sqrt(p_abs * p_abs + m * m)
     m_t = math.sqrt(m * m + p_t * p_t)
-    if m_t <= 0.0:
-        w = 1.0
-    elif p_z >= 0.0:
-        w = (energy + p_z) / m_t
-    else:
-        w = m_t / (energy - p_z)
+    w_abs = (energy + abs(p_z)) / m_t if m_t > 0.0 else 1.0  # exp(|y|)
+    a_abs = math.sqrt(w_abs)
+    forward = p_z >= 0.0  # a select, not a branch: the sign of pz is a coin flip
     sin_phi, cos_phi = _sincos(float(phi))
-    a = math.sqrt(w)
     dest[row, 0] = p_t * cos_phi
     dest[row, 1] = p_t * sin_phi
     dest[row, 2] = p_z
     dest[row, 3] = energy
     dest[row, 4] = energy / cosh_eta
-    dest[row, 5] = a
-    dest[row, 6] = 1.0 / a
-    return math.isfinite(energy + p_abs + dest[row, 0] + dest[row, 1] + w)
+    dest[row, 5] = a_abs if forward else 1.0 / a_abs
+    dest[row, 6] = 1.0 / a_abs if forward else a_abs
+    return math.isfinite(energy + p_abs + dest[row, 0] + dest[row, 1] + w_abs)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -20,7 +20,7 @@ from adsearch.processors.rmm import (
     rmm_features,
     rmm_layout,
 )
-from adsearch.processors.rmm import _kind_arrays
+from adsearch.processors.rmm import _kind_arrays, _sincos
 
 MASSES_GEV = {"muon": 0.10566, "electron": 0.000511, "photon": 0.0}
 MEAN_MULTIPLICITY = {"jet": 3.5, "bjet": 1.2, "muon": 0.7, "electron": 0.7, "photon": 0.4}
@@ -151,6 +151,13 @@ def test_hand_computed_event():
     assert rmm[0, 1] == pytest.approx(math.sqrt(400**2 - 300**2 - 100**2) / s)  # jet at phi = pi, MET at -pi/2
     # row 0 (MET + 3 m_T), column 0 (muon only: jets at y = 0), 3 diagonal, 3 masses, 2 non-zero angles
     assert np.count_nonzero(rmm) == 4 + 1 + 3 + 3 + 2
+
+
+def test_polynomial_sincos_matches_libm():
+    xs = np.concatenate([np.linspace(-7.0, 7.0, 20_001), np.pi / 4 * np.arange(-9, 10), [0.0, -0.0, 3e4, -1e5]])
+    got = np.array([_sincos(float(x)) for x in xs])
+    np.testing.assert_allclose(got[:, 0], np.sin(xs), rtol=0, atol=2e-16 * 8)
+    np.testing.assert_allclose(got[:, 1], np.cos(xs), rtol=0, atol=2e-16 * 8)
 
 
 def test_layout_and_flatten(sample):
