@@ -8,6 +8,17 @@ BumpHunter, pyhf). Data flows one way: processors -> store -> models -> store ->
 
 from __future__ import annotations
 
+import os as _os
+import warnings as _warnings
+
+# Quiet by default where the noise carries no information for a physicist (both overridable):
+# TensorFlow's C++ start-up logs (CUDA probing on CPU machines), and coffea's NanoAOD schema
+# notes about cross-references that generated files do not carry (e.g. Jet_muonIdx1).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_warnings.filterwarnings("ignore", message="Missing cross-reference index", category=RuntimeWarning)
+_warnings.filterwarnings("ignore", message="Branch .* already exists but its values will be replaced",
+                         category=RuntimeWarning)
+
 __all__ = ["SQRT_S_GEV", "__version__"]
 
 __version__ = "0.1.0"
