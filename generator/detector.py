@@ -27,8 +27,8 @@ All numbers in one place (ATLAS Run-2-like; pT, E in GeV):
   < 0.25 -> 1); photon cutBased 3/2/1/0 with the same ID draw minus one level and isolation caps
   0.05/0.10/0.20; muon tightId with 96% probability.
 * **MET**: minus the vector sum of all visible particles, with each stored lepton or photon
-  and each small-R jet (raw pT > 15 GeV) not within dR < 0.4 of one replaced by its smeared
-  momentum, plus a Gaussian soft-term
+  and each small-R jet (raw pT > 15 GeV) not within dR < 0.4 of an isolated (< 0.15) one
+  replaced by its smeared momentum, plus a Gaussian soft-term
   noise of 0.5 sqrt(sum E_T of the particles outside those jets) per component;
   ``MET_sumEt`` = scalar sum of visible E_T after the same replacements.
 """

@@ -25,6 +25,7 @@ _MAX_ABS_ETA_VISIBLE = 4.9
 _JET_RAW_MIN_PT_GEV = 15.0
 _FATJET_RAW_MIN_PT_GEV = 150.0
 _MET_OVERLAP_DR = 0.4
+_MET_OVERLAP_ISO = 0.15
 _ANTIKT_04 = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)
 _F32 = np.float32
 
@@ -149,10 +150,13 @@ def _small_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator
 
 
 def _add_jets_to_met(raw: _RawJets, leptons: dict[str, ak.Array], met: _MetTerms) -> None:
-    """Jet smearing enters MET except for jets that are a stored lepton or photon (already counted)."""
+    """Jet smearing enters MET except for jets that are an isolated stored lepton or photon, whose
+    own smearing is already counted."""
     counts = np.bincount(raw.event, minlength=met.n)
     jets = _zip({"eta": raw.eta, "phi": raw.phi}, counts)
-    objects = ak.concatenate([leptons[name][["eta", "phi"]] for name in ("Electron", "Muon", "Photon")], axis=1)
+    isolated = [leptons[name][leptons[name][iso] < _MET_OVERLAP_ISO][["eta", "phi"]]
+                for name, iso in (("Electron", "pfRelIso03_all"), ("Muon", "pfRelIso04_all"), ("Photon", "pfRelIso03_all"))]
+    objects = ak.concatenate(isolated, axis=1)
     overlap = _flat(det.has_match(jets, objects, _MET_OVERLAP_DR)) if len(raw.pt) else np.zeros(0, bool)
     free = ~np.asarray(overlap, dtype=bool)
     met.add(raw.event[free], raw.px[free], raw.py[free], raw.pt[free], raw.response[free])
