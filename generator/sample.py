@@ -6,6 +6,13 @@ beside it, and ``S_s<K>.sample.json`` describing the whole sample.  A chunk whos
 and sidecar both exist with the same settings is skipped on a rerun (resume); one with other
 settings is an error rather than a silent mix.
 
+Sidecar keys readers rely on: ``process``, ``sample``, ``kind``, ``is_signal``,
+``truth_process_id``, ``n_events``, ``cross_section_pb`` (this process, from a hard-process
+pilot), ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` (the whole sample), ``seed``,
+``pythia_seed``, ``numpy_seed``, ``settings`` / ``base_settings`` (Pythia lines), ``mpi``,
+``params`` (signal masses), ``versions``, ``sigma_gen_chunk_pb`` (Pythia's own estimate from
+the chunk), ``cpu_s`` (per stage) and ``chunk_config_hash`` (what resume compares).
+
 The SM lepton sample is an *unweighted* mix (``genWeight`` = 1): each process p gets
 N_p = N sigma_p / sum(sigma) events (largest remainder), so the files together are pseudo-data
 of equivalent luminosity L = N / sum(sigma), recorded in every sidecar.
