@@ -5,7 +5,9 @@ Layout (zarr v3, local directory)::
     STORE/                     run attributes (provenance, processor, config + hash, codec)
     STORE/<dataset>/           dataset attributes (input files, cutflow, skipped files, units)
     STORE/<dataset>/<column>   one array per per-event column, chunked along events
-    STORE/<dataset>/rmm        (k, 1287) float32 rescaled rapidity-mass matrices
+    STORE/<dataset>/rmm        float32 rescaled rapidity-mass matrices, 1287 per row, in one segment
+                               per work unit starting on a chunk boundary (zero-padded tail)
+    STORE/<dataset>/rmm_segments  (logical start, physical start, rows) of each segment
     STORE/<dataset>/rmm_index  (k,) int64 event rows that have an RMM (all rows, or a seeded fraction)
     STORE/_parts/<dataset>/<unit>/   per-work-unit output (npz + zstd frames), deleted after consolidation
 
@@ -24,10 +26,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numcodecs
 import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
@@ -47,20 +50,26 @@ RMM_CHUNK_ROWS = 4096
 N_RMM_FEATURES = 1287
 _RMM = "rmm"
 _RMM_INDEX = "rmm_index"
+_RMM_SEGMENTS = "rmm_segments"
 _PARTS = "_parts"
 _COMMIT = ".commit"
-_PROTECTED = frozenset({_RMM, _RMM_INDEX, "run", "luminosityBlock", "event"})
+_RMM_ARRAYS = frozenset({_RMM, _RMM_INDEX, _RMM_SEGMENTS})
+_PROTECTED = _RMM_ARRAYS | {"run", "luminosityBlock", "event"}
 
-#: Candidate RMM codecs; bytes/event measured by benchmarks/bench_processors.py on generated
-#: lepton events. The RMM is sparse (zeros for absent objects) and the nonzero float32 cells
-#: share exponents, so a byte/bit shuffle before the entropy coder pays off.
-RMM_CODECS: dict[str, Callable[[], list[Any]]] = {
-    "zstd1": lambda: [ZstdCodec(level=1)],
-    "zstd3": lambda: [ZstdCodec(level=3)],
-    "blosc-zstd5-shuffle": lambda: [BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")],
-    "blosc-zstd5-bitshuffle": lambda: [BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")],
-    "blosc-lz4-shuffle": lambda: [BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
-    "none": lambda: [],
+#: RMM codecs: name -> (numcodecs codec that workers use to encode whole chunks, the matching
+#: Zarr codec list of the dataset array). Both read the same self-describing frames, so a
+#: worker's encoded chunk is linked into the Zarr array as is. bytes/event and speeds are
+#: measured by benchmarks/bench_processors.py.
+RMM_CODECS: dict[str, tuple[Callable[[], Any], Callable[[], list[Any]]]] = {
+    "zstd1": (lambda: numcodecs.Zstd(level=1), lambda: [ZstdCodec(level=1)]),
+    "zstd3": (lambda: numcodecs.Zstd(level=3), lambda: [ZstdCodec(level=3)]),
+    "blosc-zstd3-shuffle": (lambda: numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE),
+                            lambda: [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle", typesize=4)]),
+    "blosc-lz4-shuffle": (lambda: numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE),
+                          lambda: [BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=4)]),
+    "blosc-lz4-bitshuffle": (lambda: numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
+                             lambda: [BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle", typesize=4)]),
+    "none": (lambda: None, lambda: []),
 }
 DEFAULT_RMM_CODEC = "zstd1"
 
@@ -133,40 +142,48 @@ def write_part(
     dataset: str,
     key: str,
     columns: dict[str, np.ndarray],
-    rmm: np.ndarray | None,
-    rmm_rows: np.ndarray | None,
+    rmm_frames: Iterable[np.ndarray] | None = None,
+    rmm_rows: np.ndarray | None = None,
     rmm_codec: str = DEFAULT_RMM_CODEC,
 ) -> None:
     """Write one work unit's rows into its private part (one writer, so no alignment issue).
 
-    A part is plain files, not Zarr: ``columns.npz`` (uncompressed, ~100 B/event) and, for the
-    RMM, zstd-1 frames of RMM_CHUNK_ROWS rows in ``rmm.zst`` with their byte offsets, so that
-    consolidation decompresses only the frames it needs. (24 small Zarr arrays per part cost
-    ~0.5 s of metadata I/O, more than processing a small chunk.)
+    A part is plain files: ``columns.npz`` (uncompressed, ~100 B/event) and the RMM as finished
+    Zarr chunks ``rmm_<i>`` of RMM_CHUNK_ROWS rows each (the last one zero-padded), encoded with
+    the dataset array's codec. ``rmm_frames`` yields blocks of at most RMM_CHUNK_ROWS rows, so a
+    worker never holds more than one chunk of RMMs (a fresh (n, 1287) array costs more than
+    computing it). Consolidation hard-links these chunks into the dataset's ``rmm`` array: the
+    RMM is compressed exactly once. (24 small Zarr arrays per part would cost ~0.5 s of
+    metadata I/O, more than processing a small chunk.)
     """
-    import numcodecs
-
     path = _part_path(store, dataset, key)
     _commit_path(store, dataset, key).unlink(missing_ok=True)
     if path.exists():
         shutil.rmtree(path)  # an uncommitted leftover of an interrupted run
     path.mkdir(parents=True)
     arrays = {name: np.ascontiguousarray(values) for name, values in columns.items()}
-    if rmm is not None and rmm_rows is not None:
+    if rmm_frames is not None and rmm_rows is not None:
+        codec = RMM_CODECS[rmm_codec][0]()
+        padded = np.zeros((RMM_CHUNK_ROWS, N_RMM_FEATURES), dtype=np.float32)
+        n_frames = n_rows = 0
+        for frame in rmm_frames:
+            if len(frame) > RMM_CHUNK_ROWS:
+                raise StoreError(f"RMM frame of {len(frame)} rows exceeds the chunk of {RMM_CHUNK_ROWS}")
+            padded[:len(frame)] = frame
+            padded[len(frame):] = 0.0
+            raw = padded.tobytes()
+            (path / f"rmm_{n_frames}").write_bytes(raw if codec is None else codec.encode(raw))
+            n_frames += 1
+            n_rows += len(frame)
+        if n_rows != len(rmm_rows):
+            raise StoreError(f"{key}: {n_rows} RMM rows for {len(rmm_rows)} indices")
         arrays[_RMM_INDEX] = rmm_rows.astype(np.int64)
-        codec = numcodecs.Zstd(level=1)
-        frames = [codec.encode(np.ascontiguousarray(rmm[lo:lo + RMM_CHUNK_ROWS], dtype=np.float32))
-                  for lo in range(0, len(rmm), RMM_CHUNK_ROWS)]
-        with open(path / "rmm.zst", "wb") as handle:
-            for frame in frames:
-                handle.write(frame)
-        arrays["_rmm_frame_bytes"] = np.asarray([len(f) for f in frames], dtype=np.int64)
-        arrays["_rmm_frame_rows"] = np.asarray(RMM_CHUNK_ROWS, dtype=np.int64)
+        arrays["_rmm_frames"] = np.asarray([n_frames, RMM_CHUNK_ROWS], dtype=np.int64)
     np.savez(path / "columns.npz", **arrays)
 
 
 class _Part:
-    """Read access to one part: its columns and RMM rows [a, b)."""
+    """Read access to one part's columns and RMM chunk files."""
 
     def __init__(self, store: str | Path, dataset: str, key: str) -> None:
         self.path = _part_path(store, dataset, key)
@@ -179,23 +196,11 @@ class _Part:
     def has_rmm(self) -> bool:
         return _RMM_INDEX in self.columns.files
 
-    def rmm(self, a: int, b: int) -> np.ndarray:
-        import numcodecs
-
-        sizes = self.columns["_rmm_frame_bytes"]
-        frame_rows = int(self.columns["_rmm_frame_rows"])
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        first, last = a // frame_rows, (b - 1) // frame_rows
-        codec = numcodecs.Zstd()
-        with open(self.path / "rmm.zst", "rb") as handle:
-            handle.seek(int(offsets[first]))
-            raw = handle.read(int(offsets[last + 1] - offsets[first]))
-        blocks, pos = [], 0
-        for frame in range(first, last + 1):
-            blocks.append(np.frombuffer(codec.decode(raw[pos:pos + sizes[frame]]), dtype=np.float32))
-            pos += int(sizes[frame])
-        rows = np.concatenate(blocks).reshape(-1, N_RMM_FEATURES)
-        return rows[a - first * frame_rows:b - first * frame_rows]
+    def rmm_chunks(self) -> list[Path]:
+        n_frames, frame_rows = (int(x) for x in self.columns["_rmm_frames"])
+        if frame_rows != RMM_CHUNK_ROWS:
+            raise StoreError(f"{self.path}: RMM chunks of {frame_rows} rows, the store uses {RMM_CHUNK_ROWS}")
+        return [self.path / f"rmm_{i}" for i in range(n_frames)]
 
 
 def commit_part(store: str | Path, dataset: str, key: str, payload: bytes) -> None:
@@ -223,7 +228,7 @@ def _block_task(store: str, dataset: str, names: Sequence[str], lo: int, hi: int
         buffer = np.empty((hi - lo, *out_array.shape[1:]), dtype=out_array.dtype)
         filled = 0
         for key, a, b in pieces:
-            buffer[filled:filled + b - a] = parts[key].rmm(a, b) if name == _RMM else parts[key].columns[name][a:b]
+            buffer[filled:filled + b - a] = parts[key].columns[name][a:b]
             filled += b - a
         if filled != hi - lo:
             raise StoreError(f"{dataset}/{name}: consolidation filled {filled} of {hi - lo} rows")
@@ -276,18 +281,11 @@ def consolidate_dataset(
         group.create_array(name, shape=(n_events,), dtype=template.columns[name].dtype,
                            chunks=(EVENT_CHUNK,), compressors=_column_codec())
     has_rmm = template is not None and template.has_rmm
-    if has_rmm:
-        group.create_array(_RMM, shape=(n_rmm, N_RMM_FEATURES), dtype=np.float32,
-                           chunks=(RMM_CHUNK_ROWS, N_RMM_FEATURES), compressors=RMM_CODECS[rmm_codec]())
-        group.create_array(_RMM_INDEX, shape=(n_rmm,), dtype=np.int64, chunks=(EVENT_CHUNK,),
-                           compressors=_column_codec())
     run = submit or (lambda func, *args: func(*args))
     futures = [run(_block_task, store, dataset, names, lo, hi, pieces)
                for lo, hi, pieces in _plan_blocks([u.n_rows for u in units], [u.key for u in units], 4 * EVENT_CHUNK)]
     if has_rmm:
-        futures += [run(_block_task, store, dataset, [_RMM], lo, hi, pieces)
-                    for lo, hi, pieces in _plan_blocks([u.n_rmm for u in units], [u.key for u in units], 4 * RMM_CHUNK_ROWS)]
-        _write_rmm_index(group, store, dataset, units)
+        _link_rmm(group, store, dataset, units, rmm_codec)
     for future in futures:
         if hasattr(future, "result"):
             future.result()
@@ -296,19 +294,42 @@ def consolidate_dataset(
     return n_events
 
 
-def _write_rmm_index(group: zarr.Group, store: str, dataset: str, units: Sequence[UnitRecord]) -> None:
-    """Global event rows of the stored RMMs: each part's local rows shifted by its offset."""
-    index = np.empty(int(sum(u.n_rmm for u in units)), dtype=np.int64)
-    filled, offset = 0, 0
+def _link_rmm(group: zarr.Group, store: str, dataset: str, units: Sequence[UnitRecord], rmm_codec: str) -> None:
+    """Assemble the RMM array from the parts' finished chunks by hard-linking them in place.
+
+    Each unit's rows start on a chunk boundary (its last chunk is zero-padded), so the physical
+    array is a sequence of segments; ``rmm_segments`` (logical start, physical start, rows) maps
+    the k stored RMMs to logical order and ``rmm_index`` maps them to event rows.
+    """
+    segments, index, chunk_files = [], [], []
+    logical = physical = event_offset = 0
     for unit in units:
         if unit.n_rmm:
-            local = _Part(store, dataset, unit.key).columns[_RMM_INDEX]
-            index[filled:filled + len(local)] = local + offset
-            filled += len(local)
-        offset += unit.n_rows
-    array = group[_RMM_INDEX]
-    for lo in range(0, len(index), array.chunks[0]):
-        write_aligned(array, lo, index[lo:lo + array.chunks[0]])
+            part = _Part(store, dataset, unit.key)
+            files = part.rmm_chunks()
+            segments.append((logical, physical, unit.n_rmm))
+            index.append(part.columns[_RMM_INDEX] + event_offset)
+            chunk_files.extend(files)
+            logical += unit.n_rmm
+            physical += len(files) * RMM_CHUNK_ROWS
+        event_offset += unit.n_rows
+    group.create_array(_RMM, shape=(physical, N_RMM_FEATURES), dtype=np.float32,
+                       chunks=(RMM_CHUNK_ROWS, N_RMM_FEATURES), compressors=RMM_CODECS[rmm_codec][1]())
+    target = Path(store) / dataset / _RMM / "c"
+    for i, source in enumerate(chunk_files):
+        destination = target / str(i) / "0"  # Zarr v3 default chunk key "c/<row>/<col>"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, destination)  # no copy, no recompression; the part keeps its own link
+        except OSError:
+            shutil.copyfile(source, destination)
+    flat_index = np.concatenate(index) if index else np.zeros(0, dtype=np.int64)
+    table = np.asarray(segments, dtype=np.int64).reshape(-1, 3)
+    for name, values, chunk in ((_RMM_INDEX, flat_index, EVENT_CHUNK), (_RMM_SEGMENTS, table, EVENT_CHUNK)):
+        out = group.create_array(name, shape=values.shape, dtype=np.int64, chunks=(chunk, *values.shape[1:]),
+                                 compressors=_column_codec())
+        for lo in range(0, len(values), chunk):
+            write_aligned(out, lo, values[lo:lo + chunk])
 
 
 def remove_parts(store: str | Path, dataset: str) -> None:
@@ -361,11 +382,11 @@ class FeatureStore:
 
     def columns(self, dataset: str) -> list[str]:
         """Per-event columns (everything but the RMM and its index)."""
-        return sorted(n for n in self._group(dataset).array_keys() if n not in (_RMM, _RMM_INDEX))
+        return sorted(n for n in self._group(dataset).array_keys() if n not in _RMM_ARRAYS)
 
     def _array(self, dataset: str, column: str) -> zarr.Array:
         group = self._group(dataset)
-        if column not in group.array_keys() or column in (_RMM, _RMM_INDEX):
+        if column not in group.array_keys() or column in _RMM_ARRAYS:
             raise StoreError(f"{self.path}: dataset {dataset!r} has no column {column!r}; "
                              f"columns are {self.columns(dataset)}")
         return group[column]
@@ -399,7 +420,15 @@ class FeatureStore:
 
     def read_rmm(self, dataset: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
         """RMM rows [start, stop) in rmm_index order, shape (k, 1287) float32."""
-        return self._rmm_group(dataset)[_RMM][start:stop]
+        group = self._rmm_group(dataset)
+        lo, hi, _ = slice(start, stop).indices(int(group.attrs["n_rmm"]))
+        out = np.empty((max(hi - lo, 0), N_RMM_FEATURES), dtype=np.float32)
+        array = group[_RMM]
+        for logical, physical, count in group[_RMM_SEGMENTS][:].tolist():
+            a, b = max(lo, logical), min(hi, logical + count)
+            if a < b:
+                out[a - lo:b - lo] = array[physical + a - logical:physical + b - logical]
+        return out
 
     def write_column(self, dataset: str, name: str, values: np.ndarray, *, overwrite: bool = False,
                      attrs: dict[str, Any] | None = None) -> None:

@@ -15,6 +15,7 @@ import pickle
 import threading
 import zlib
 from abc import abstractmethod
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,10 +27,8 @@ from adsearch.errors import BadInputError
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.objects import ObjectReader
 
-__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key", "RMM_BATCH_ROWS"]
+__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key"]
 
-#: RMM rows computed and written per step (a multiple of the store's RMM chunk): bounds memory.
-RMM_BATCH_ROWS = 4 * zstore.RMM_CHUNK_ROWS
 _local = threading.local()
 
 
@@ -102,28 +101,28 @@ class StoreProcessor(processor.ProcessorABC):
     def reader_options(self) -> dict[str, Any]:
         return {}
 
-    def _rmm(self, selection: Selection, n_rows: int, key: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """RMM features of a seeded random subset of rows (all rows for fraction 1)."""
+    def _rmm(self, selection: Selection, n_rows: int, key: str) -> tuple[Iterator[np.ndarray] | None, np.ndarray | None]:
+        """Rows that get an RMM (all, or a seeded random subset) and a generator of their
+        features, one store chunk at a time, computed into a reused buffer."""
         if selection.rmm_collections is None or selection.met is None:
             return None, None
-        from adsearch.processors.rmm import rmm_features, rmm_layout
-
         if self.rmm_fraction >= 1.0:
             rows = np.arange(n_rows, dtype=np.int64)
         else:
             rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
             rows = np.flatnonzero(rng.random(n_rows) < self.rmm_fraction).astype(np.int64)
+        return self._rmm_frames(selection, rows, len(rows) == n_rows), rows
+
+    def _rmm_frames(self, selection: Selection, rows: np.ndarray, every_row: bool) -> Iterator[np.ndarray]:
+        from adsearch.processors.rmm import rmm_features, rmm_layout
+
         width = rmm_layout(self.rmm_config()).kept_cells.size
-        out = np.empty((len(rows), width), dtype=np.float32)
-        buffer = _rmm_buffer(min(max(len(rows), 1), RMM_BATCH_ROWS), width)
+        buffer = _rmm_buffer(zstore.RMM_CHUNK_ROWS, width)
         met_pt, met_phi = selection.met
-        every_row = len(rows) == n_rows
-        for lo in range(0, len(rows), RMM_BATCH_ROWS):
-            take = slice(lo, lo + RMM_BATCH_ROWS) if every_row else rows[lo:lo + RMM_BATCH_ROWS]
+        for lo in range(0, len(rows), zstore.RMM_CHUNK_ROWS):
+            take = slice(lo, lo + zstore.RMM_CHUNK_ROWS) if every_row else rows[lo:lo + zstore.RMM_CHUNK_ROWS]
             colls = {kind: objs[take] for kind, objs in selection.rmm_collections.items()}
-            result = rmm_features(colls, met_pt[take], met_phi[take], config=self.rmm_config(), out=buffer)
-            out[lo:lo + len(result.features)] = result.features
-        return out, rows
+            yield rmm_features(colls, met_pt[take], met_phi[take], config=self.rmm_config(), out=buffer).features
 
     def postprocess(self, accumulator: Any) -> Any:
         return accumulator

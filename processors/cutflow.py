@@ -30,9 +30,14 @@ class Cutflow:
         """Record the events (given by their weights) that survive ``step``."""
         if step not in self.steps:
             raise KeyError(f"unknown cutflow step {step!r}; steps are {self.steps}")
-        n = len(weights)
-        self.events.fill(step=np.full(n, step, dtype=object))
-        self.weighted.fill(step=np.full(n, step, dtype=object), weight=np.asarray(weights, dtype=np.float64))
+        weights = np.asarray(weights, dtype=np.float64)
+        i = self.steps.index(step)
+        # add to the bins directly: filling a StrCategory axis element by element costs
+        # ~3 us per event, more than the whole selection
+        self.events.view()[i] += len(weights)
+        view = self.weighted.view()
+        view["value"][i] += weights.sum()
+        view["variance"][i] += np.dot(weights, weights)
 
     def __add__(self, other: Cutflow) -> Cutflow:
         if self.steps != other.steps:

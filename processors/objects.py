@@ -26,8 +26,9 @@ from adsearch.errors import BadInputError
 __all__ = ["ObjectReader", "MEV", "NANO_BTAG_DEEPFLAVB_77", "PHYSLITE_BTAG_DL1D_77"]
 
 MEV = 1.0e-3  # GeV per MeV
-#: DeepJet (btagDeepFlavB) threshold used as the 77%-efficiency point for NanoAOD inputs.
-NANO_BTAG_DEEPFLAVB_77 = 0.2783
+#: DeepJet (btagDeepFlavB) medium working point (0.2770), the ~77%-efficiency point for NanoAOD
+#: inputs; the generator calibrates its b-tag score so this cut keeps 77% of b jets.
+NANO_BTAG_DEEPFLAVB_77 = 0.2770
 #: DL1dv01 discriminant cut of ATLAS's FixedCutBEff_77 working point (f_c = 0.018).
 PHYSLITE_BTAG_DL1D_77 = 2.456
 _DL1D_FC = 0.018

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +37,10 @@ __all__ = [
 
 #: tree name -> schema key
 SCHEMAS = {"Events": "nanoaod", "CollectionTree": "physlite"}
-_SIDECAR_KEYS = ("xsec_pb", "cross_section_pb", "sigma_pb", "lumi_pb", "lumi_fb", "luminosity_pb",
-                 "luminosity_fb", "equivalent_lumi_fb", "equivalent_lumi_pb", "process", "signal")
+#: dataset metadata key <- sidecar keys that may carry it (the generator writes the sample-level
+#: ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` into every chunk's sidecar).
+_SIDECAR_KEYS = {"xsec_pb": ("xsec_pb", "sample_cross_section_pb"),
+                 "lumi_pb": ("lumi_pb", "equivalent_lumi_pb")}
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,15 @@ def _expand(pattern: str, base: Path) -> list[str]:
 
 
 def _dataset_metadata(files: list[InputFile], explicit: dict[str, Any]) -> dict[str, Any]:
-    """Dataset metadata: explicit keys win; sidecar cross-section/lumi keys are lifted (summed lumi)."""
+    """Dataset metadata: explicit keys win; a sidecar value is lifted when every file agrees on it
+    (files of different samples disagree; their sidecars stay with each file in the store)."""
     lifted: dict[str, Any] = {}
-    for key in _SIDECAR_KEYS:
-        values = [f.sidecar[key] for f in files if key in f.sidecar]
-        if not values:
-            continue
-        if key.startswith(("lumi", "luminosity", "equivalent")) and all(isinstance(v, (int, float)) for v in values):
-            lifted[key] = float(math.fsum(values))  # files of one dataset add up their luminosity
-        else:
-            lifted[key] = values[0]
+    for key, candidates in _SIDECAR_KEYS.items():
+        for candidate in candidates:
+            values = {json.dumps(f.sidecar.get(candidate)) for f in files}
+            if len(values) == 1 and candidate in files[0].sidecar:
+                lifted[key] = files[0].sidecar[candidate]
+                break
     return {**lifted, **explicit}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import time
+import uuid
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -142,8 +143,23 @@ def _executor(client: Any, progress: bool) -> Any:
     return processor.DaskExecutor(client=client, status=progress, retries=0, treereduction=8)
 
 
+def _metadata_cache(datasets: list[Dataset], checked: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    """coffea's per-file metadata (entries, uuid) from our own input check, so the Runner does
+    not open every file a second time (reading a NanoAOD TTree header with thousands of branches
+    takes seconds)."""
+    from coffea.processor.executor import FileMeta
+
+    cache = {}
+    for d, entry in zip(datasets, to_coffea_fileset(datasets).values()):
+        for f in d.files:
+            info = checked[f.path]
+            cache[FileMeta(d.name, f.path, f.treename)] = {
+                **entry["metadata"], "numentries": info["n_entries"], "uuid": uuid.UUID(info["root_uuid"]).bytes}
+    return cache
+
+
 def _run_coffea(kind_proc: Any, datasets: list[Dataset], client: Any, chunksize: int,
-                store: Path, progress: bool) -> dict[str, Any]:
+                store: Path, progress: bool, checked: dict[str, Any]) -> dict[str, Any]:
     from coffea import processor
     from coffea.nanoevents import NanoAODSchema, PHYSLITESchema
 
@@ -155,7 +171,8 @@ def _run_coffea(kind_proc: Any, datasets: list[Dataset], client: Any, chunksize:
         if not subset:
             continue
         runner = processor.Runner(executor=_executor(client, progress), schema=schema, chunksize=chunksize,
-                                  checkpointer=PartCheckpointer(str(store)), skipbadfiles=False)
+                                  checkpointer=PartCheckpointer(str(store)), skipbadfiles=False,
+                                  metadata_cache=_metadata_cache(subset, checked))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = runner(to_coffea_fileset(subset), kind_proc)
@@ -243,7 +260,7 @@ def run_processor(
             if good:
                 todo.append(Dataset(d.name, good, d.metadata))
         proc = processor_class(str(store), cfg, rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
-        output = _run_coffea(proc, todo, active, chunksize, store, progress) if todo else {}
+        output = _run_coffea(proc, todo, active, chunksize, store, progress, checked) if todo else {}
         for d in datasets:
             if d.name in summaries:
                 continue

@@ -18,7 +18,8 @@ from adsearch.processors.reading import check_input_file, load_fileset, open_eve
 def test_fileset_yaml_list_mapping_glob_and_sidecar(tmp_path: Path, make_nano) -> None:
     for i in range(2):
         make_nano(tmp_path / "data" / f"f{i}.root", 10, seed=i)
-        (tmp_path / "data" / f"f{i}.root.json").write_text(json.dumps({"xsec_pb": 2.5, "lumi_fb": 1.5}))
+        (tmp_path / "data" / f"f{i}.json").write_text(json.dumps(
+            {"cross_section_pb": 1.0 + i, "sample_cross_section_pb": 2.5, "equivalent_lumi_pb": 1500.0}))
     spec = tmp_path / "fileset.yaml"
     spec.write_text(
         "bkg: [data/f*.root]\n"
@@ -26,7 +27,8 @@ def test_fileset_yaml_list_mapping_glob_and_sidecar(tmp_path: Path, make_nano) -
     )
     datasets = {d.name: d for d in load_fileset(spec)}
     assert [Path(f.path).name for f in datasets["bkg"].files] == ["f0.root", "f1.root"]
-    assert datasets["bkg"].metadata == {"xsec_pb": 2.5, "lumi_fb": 3.0}  # lumi adds up over files
+    assert datasets["bkg"].metadata == {"xsec_pb": 2.5, "lumi_pb": 1500.0}  # sample-level values
+    assert datasets["bkg"].files[1].sidecar["cross_section_pb"] == 2.0
     assert datasets["sig"].metadata["xsec_pb"] == 0.1  # explicit metadata wins over the sidecar
     assert datasets["bkg"].schema == "nanoaod"
 

@@ -23,7 +23,8 @@ def _fake_store(path: Path, sizes: list[int], *, rmm_every: int = 1, submit=None
         rows = np.arange(0, n, rmm_every, dtype=np.int64)
         rmm = rng.random((len(rows), zstore.N_RMM_FEATURES)).astype(np.float32)
         key = f"unit{i:03d}"
-        zstore.write_part(path, "ds", key, {"x": x, "event": ids}, rmm, rows)
+        frames = (rmm[lo:lo + zstore.RMM_CHUNK_ROWS] for lo in range(0, len(rmm), zstore.RMM_CHUNK_ROWS))
+        zstore.write_part(path, "ds", key, {"x": x, "event": ids}, frames, rows)
         zstore.commit_part(path, "ds", key, b"ok")
         units.append(UnitRecord(key, "f.root", offset, offset + n, n, len(rows)))
         expect_x.append(x)
@@ -88,7 +89,7 @@ def test_write_column_and_errors(tmp_path: Path) -> None:
 def test_store_without_rmm_says_so(tmp_path: Path) -> None:
     path = tmp_path / "d.zarr"
     zstore.create_store(path, {})
-    zstore.write_part(path, "ds", "u", {"mjj_gev": np.ones(5)}, None, None)
+    zstore.write_part(path, "ds", "u", {"mjj_gev": np.ones(5)})
     zstore.consolidate_dataset(path, "ds", [UnitRecord("u", "f", 0, 5, 5, 0)], {})
     with pytest.raises(StoreError, match="without RMM"):
         open_store(path).read_rmm("ds")

@@ -1,0 +1,95 @@
+"""Dijet selection: cuts, m1 >= m2 ordering with tau ratios following their jet, both mJJ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+import vector
+
+from adsearch.errors import ConfigError
+from adsearch.config import load_config
+from adsearch.processors.dijet import DijetConfig, DijetProcessor, dijet_columns, safe_ratio
+from adsearch.processors.objects import ObjectReader
+from adsearch.processors.reading import open_events
+from adsearch.processors.run import run_processor
+from adsearch.store import StoreError, open_store
+
+
+def _select(path: Path, config: DijetConfig | None = None):
+    events = open_events(path)
+    return events, DijetProcessor("/nonexistent", config).select(ObjectReader(events))
+
+
+def test_dijet_columns_against_vector_and_raw_branches(nano_files: list[Path]) -> None:
+    events, sel = _select(nano_files[0])
+    cols = sel.columns
+    n = len(cols["mjj_gev"])
+    assert n > 100 and sel.cutflow.passed[-1] == n
+    sel.cutflow.check()
+    # rebuild the selection independently from the raw branches
+    raw = uproot.open(nano_files[0])["Events"].arrays(
+        ["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass", "FatJet_tau1", "FatJet_tau2", "FatJet_tau3", "event"])
+    good = (raw.FatJet_pt > 200) & (abs(raw.FatJet_eta) < 2.0)
+    jets = ak.zip({k: raw[f"FatJet_{k}"][good] for k in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3")})
+    jets = jets[ak.argsort(jets.pt, ascending=False)]
+    two = ak.num(jets) >= 2
+    lead = jets[two][:, :2]
+    mass_ok = ak.all((lead.mass > 30) & (lead.mass < 500), axis=1) & (lead.pt[:, 0] > 500)
+    lead = lead[mass_ok]
+    np.testing.assert_array_equal(cols["event"], ak.to_numpy(raw.event[two][mass_ok]))
+    v1 = vector.array({k: ak.to_numpy(lead[k][:, 0]) for k in ("pt", "eta", "phi", "mass")})
+    v2 = vector.array({k: ak.to_numpy(lead[k][:, 1]) for k in ("pt", "eta", "phi", "mass")})
+    np.testing.assert_allclose(cols["mjj_gev"], (v1 + v2).mass, rtol=1e-5)
+    np.testing.assert_allclose(cols["delta_y"], np.abs(v1.rapidity - v2.rapidity), rtol=1e-4, atol=1e-5)
+    # massless definition: the invariant mass of the same momenta with zero masses
+    m1 = vector.array({"pt": v1.pt, "eta": v1.eta, "phi": v1.phi, "mass": np.zeros(n)})
+    m2 = vector.array({"pt": v2.pt, "eta": v2.eta, "phi": v2.phi, "mass": np.zeros(n)})
+    np.testing.assert_allclose(cols["mjj_massless_gev"], (m1 + m2).mass, rtol=1e-4)
+    # heavier jet first; its tau ratios travel with it (compare with the raw tau branches)
+    assert (cols["mj1_gev"] >= cols["mj2_gev"]).all()
+    heavier_first = ak.to_numpy(lead.mass[:, 0] >= lead.mass[:, 1])
+    t1 = np.where(heavier_first, ak.to_numpy(lead.tau2[:, 0] / lead.tau1[:, 0]), ak.to_numpy(lead.tau2[:, 1] / lead.tau1[:, 1]))
+    np.testing.assert_allclose(cols["tau21_j1"], t1, rtol=1e-5)
+    t32 = np.where(heavier_first, ak.to_numpy(lead.tau3[:, 1] / lead.tau2[:, 1]), ak.to_numpy(lead.tau3[:, 0] / lead.tau2[:, 0]))
+    np.testing.assert_allclose(cols["tau32_j2"], t32, rtol=1e-5)
+    np.testing.assert_array_equal(cols["is_validation"], cols["delta_y"] > 1.2)
+    assert cols["is_validation"].any() and (~cols["is_validation"]).any()
+
+
+def test_mass_window_is_configurable(nano_files: list[Path]) -> None:
+    _, narrow = _select(nano_files[0])
+    _, wide = _select(nano_files[0], DijetConfig(jet_mass_max_gev=3500.0))
+    assert len(wide.columns["mjj_gev"]) >= len(narrow.columns["mjj_gev"])
+    assert narrow.columns["mj1_gev"].max() < 500
+    with pytest.raises(ConfigError, match="empty"):
+        load_config(DijetConfig, {"jet_mass_min_gev": 600.0})
+
+
+def test_safe_ratio_guards_zero() -> None:
+    np.testing.assert_array_equal(safe_ratio(np.array([1.0, 0.0, 2.0]), np.array([2.0, 0.0, 0.0])), [0.5, 0.0, 0.0])
+
+
+def test_swap_keeps_each_jets_own_taus() -> None:
+    j1 = {"pt": np.array([900.0]), "eta": np.array([0.1]), "phi": np.array([0.0]), "mass": np.array([50.0]),
+          "tau1": np.array([0.4]), "tau2": np.array([0.2]), "tau3": np.array([0.1])}
+    j2 = {"pt": np.array([600.0]), "eta": np.array([-0.3]), "phi": np.array([3.0]), "mass": np.array([150.0]),
+          "tau1": np.array([0.5]), "tau2": np.array([0.1]), "tau3": np.array([0.09])}
+    cols = dijet_columns(j1, j2)
+    assert cols["mj1_gev"][0] == 150.0 and cols["pt_j1_gev"][0] == 600.0
+    assert cols["tau21_j1"][0] == pytest.approx(0.2) and cols["tau21_j2"][0] == pytest.approx(0.5)
+    assert cols["tau32_j1"][0] == pytest.approx(0.9)
+
+
+def test_dijet_store_from_real_v15_and_generated(nano_files: list[Path], real_data: Path, tmp_path: Path) -> None:
+    summary = run_processor("dijet", {"gen": [str(nano_files[1])], "tt_v15": [str(real_data / "nano_tt_v15.root")]},
+                            tmp_path / "d.zarr", n_workers=0, progress=False)
+    store = open_store(tmp_path / "d.zarr")
+    assert store.n_events("gen") == summary.datasets["gen"].n_events_out > 100
+    assert {"mjj_gev", "mjj_massless_gev", "is_validation", "tau21_j1", "weight"} <= set(store.columns("gen"))
+    assert store.attrs("tt_v15")["cutflow"]["events"][0] == 200
+    with pytest.raises(StoreError, match="without RMM"):
+        store.rmm_index("gen")
