@@ -94,14 +94,10 @@ def training_rates(rows: np.ndarray, epochs: int) -> dict[str, dict[str, float]]
 def store_scoring_rate(model_path: Path, rows: np.ndarray, workdir: Path) -> dict[str, float]:
     """events/s of :func:`score_events` (read from Zarr + score + write column), and bytes/event."""
     from adsearch.models.scoring import score_events
-    from adsearch.store import UnitRecord, commit_part, consolidate_dataset, create_store, write_part
+    from adsearch.models.synthetic import write_store
 
-    path = workdir / "bench.zarr"
-    create_store(path, {"created_utc": "bench"})
     n = len(rows)
-    write_part(path, "data", "u0", {"x": np.zeros(n, np.float32)}, rows, np.arange(n))
-    commit_part(path, "data", "u0", b"bench")
-    consolidate_dataset(path, "data", [UnitRecord("u0", "bench", 0, n, n, n)], {})
+    path = write_store(workdir / "bench.zarr", {"data": (n, rows, np.arange(n))})
     score_events(path, model_path)  # warm-up: model load and trace
     cpu = time.process_time()
     (summary,) = score_events(path, model_path)

@@ -19,7 +19,16 @@ import numpy as np
 
 from adsearch.processors.rmm import KINDS, RMMConfig, compute_rmm, flatten_rmm
 
-__all__ = ["ANOMALY_NAMES", "AnomalyScores", "alter_objects", "artificial_anomalies", "anomaly_score_report"]
+__all__ = [
+    "ANOMALY_NAMES",
+    "AnomalyScores",
+    "alter_objects",
+    "anomaly_score_report",
+    "anomaly_scores",
+    "artificial_anomalies",
+    "format_anomaly_report",
+    "objects_from_files",
+]
 
 #: name -> short description, in report order.
 ANOMALY_NAMES: dict[str, str] = {
@@ -110,28 +119,75 @@ class AnomalyScores(NamedTuple):
     median_altered: float
     mean_shift: float  # mean of (altered - original) score per event
     fraction_higher: float  # share of changed events whose score rose
+    quantiles_original: list[float]  # 5, 25, 50, 75, 95% of the changed events' original scores
+    quantiles_altered: list[float]
+
+
+_QUANTILES = (5, 25, 50, 75, 95)
+
+
+def anomaly_scores(
+    model_path: str | Path, objects: Any, met_pt: Any, met_phi: Any, *, rmm_config: RMMConfig | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(original scores, altered scores by name, changed-event masks by name), aligned with the events.
+
+    The arrays behind :func:`anomaly_score_report`, e.g. to histogram the score distributions.
+    """
+    from adsearch.models.scoring import score_rows
+
+    objects = objects if isinstance(objects, ak.Array) else ak.Array(objects)
+    original = flatten_rmm(compute_rmm(objects, met_pt, met_phi, config=rmm_config), config=rmm_config)
+    altered = artificial_anomalies(objects, met_pt, met_phi, rmm_config=rmm_config)
+    scores = {name: score_rows(model_path, rows) for name, rows in altered.items()}
+    changed = {name: (rows != original).any(axis=1) for name, rows in altered.items()}
+    return score_rows(model_path, original), scores, changed
 
 
 def anomaly_score_report(
     model_path: str | Path, objects: Any, met_pt: Any, met_phi: Any, *, rmm_config: RMMConfig | None = None
 ) -> list[AnomalyScores]:
-    """Score the originals and their artificial anomalies with one model; compare event by event."""
-    from adsearch.models.scoring import score_rows
+    """Score the originals and their artificial anomalies with one model; compare event by event.
 
-    objects = objects if isinstance(objects, ak.Array) else ak.Array(objects)
-    original = flatten_rmm(compute_rmm(objects, met_pt, met_phi, config=rmm_config), config=rmm_config)
-    base = score_rows(model_path, original)
+    >>> for row in anomaly_score_report("out/ae", *selected_objects(events)):  # doctest: +SKIP
+    ...     print(row.name, row.fraction_higher)
+    """
+    base, altered, changed = anomaly_scores(model_path, objects, met_pt, met_phi, rmm_config=rmm_config)
     report = []
-    for name, rows in artificial_anomalies(objects, met_pt, met_phi, rmm_config=rmm_config).items():
-        changed = (rows != original).any(axis=1)
-        scores = score_rows(model_path, rows)[changed]
-        before = base[changed]
-        diff = scores - before
+    for name, scores in altered.items():
+        mask = changed[name]
+        before, after = base[mask], scores[mask]
+        if not mask.any():
+            nan = float("nan")
+            report.append(AnomalyScores(name, len(base), 0, nan, nan, nan, nan, [], []))
+            continue
         report.append(AnomalyScores(
-            name, len(original), int(changed.sum()),
-            float(np.median(before)) if changed.any() else float("nan"),
-            float(np.median(scores)) if changed.any() else float("nan"),
-            float(diff.mean()) if changed.any() else float("nan"),
-            float((diff > 0).mean()) if changed.any() else float("nan"),
+            name, len(base), int(mask.sum()), float(np.median(before)), float(np.median(after)),
+            float((after - before).mean()), float((after > before).mean()),
+            [float(q) for q in np.percentile(before, _QUANTILES)],
+            [float(q) for q in np.percentile(after, _QUANTILES)],
         ))
     return report
+
+
+def format_anomaly_report(report: list[AnomalyScores]) -> str:
+    """A Markdown table of the report (for README and run summaries)."""
+    lines = ["| artificial anomaly | events changed | median ln(MSE) original | median altered "
+             "| mean shift | fraction higher |", "|---|---:|---:|---:|---:|---:|"]
+    for r in report:
+        lines.append(f"| {ANOMALY_NAMES[r.name]} | {r.n_changed}/{r.n_events} | {r.median_original:.2f} "
+                     f"| {r.median_altered:.2f} | {r.mean_shift:+.2f} | {r.fraction_higher:.2f} |")
+    return "\n".join(lines)
+
+
+def objects_from_files(
+    paths: list[str | Path], config: Any | None = None, *, preselected: bool = True
+) -> tuple[ak.Array, np.ndarray, np.ndarray]:
+    """Objects of ROOT files' (preselected) events, via :func:`adsearch.processors.lepton.selected_objects`."""
+    from adsearch.processors.lepton import selected_objects
+    from adsearch.processors.reading import open_events
+
+    parts = [selected_objects(open_events(path), config, preselected=preselected) for path in paths]
+    if not parts:
+        raise ValueError("no input files given")
+    return (ak.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]))

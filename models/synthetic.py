@@ -8,10 +8,12 @@ anomalies must stand out, without running Pythia.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import awkward as ak
 import numpy as np
 
-__all__ = ["ordinary_events", "ordinary_rmm_rows"]
+__all__ = ["ordinary_events", "ordinary_rmm_rows", "write_store"]
 
 
 def ordinary_events(n: int, seed: int) -> tuple[ak.Array, np.ndarray, np.ndarray]:
@@ -40,3 +42,23 @@ def ordinary_rmm_rows(n: int, seed: int) -> np.ndarray:
     from adsearch.processors.rmm import compute_rmm, flatten_rmm
 
     return flatten_rmm(compute_rmm(*ordinary_events(n, seed)))
+
+
+def write_store(path: str | Path, datasets: dict[str, tuple[int, np.ndarray | None, np.ndarray | None]]) -> Path:
+    """A committed feature store written through :mod:`adsearch.store`'s own part/consolidate API.
+
+    ``datasets``: name -> (n_events, RMM rows or None, event rows that have them or None). One
+    work unit per dataset; for tests and benchmarks of the model workers without ROOT files.
+    """
+    from adsearch.store import RMM_CHUNK_ROWS, UnitRecord, commit_part, consolidate_dataset, create_store, write_part
+
+    path = Path(path)
+    create_store(path, {"created_utc": "synthetic"})
+    for name, (n_events, rmm, rmm_index) in datasets.items():
+        columns = {"mjj_gev": np.linspace(100.0, 1000.0, n_events).astype(np.float32)}
+        frames = None if rmm is None else [rmm[lo:lo + RMM_CHUNK_ROWS] for lo in range(0, len(rmm), RMM_CHUNK_ROWS)]
+        write_part(path, name, "unit0", columns, frames, rmm_index)
+        commit_part(path, name, "unit0", b"synthetic")
+        n_rmm = 0 if rmm is None else len(rmm)
+        consolidate_dataset(path, name, [UnitRecord("unit0", "synthetic", 0, n_events, n_events, n_rmm)], {})
+    return path

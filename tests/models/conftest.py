@@ -32,27 +32,12 @@ def rmm_rows(events: tuple[ak.Array, np.ndarray, np.ndarray]) -> np.ndarray:
     return flatten_rmm(compute_rmm(*events))
 
 
-def _make_store(path: Path, datasets: dict[str, tuple[int, np.ndarray | None, np.ndarray | None]]) -> Path:
-    """A committed feature store written through the store's own API.
-
-    ``datasets``: name -> (n_events, RMM rows or None, event rows that have them or None).
-    """
-    from adsearch.store import UnitRecord, commit_part, consolidate_dataset, create_store, write_part
-
-    create_store(path, {"created_utc": "test"})
-    for name, (n_events, rmm, rmm_index) in datasets.items():
-        columns = {"mjj_gev": np.linspace(100.0, 1000.0, n_events).astype(np.float32)}
-        write_part(path, name, "unit0", columns, rmm, rmm_index)
-        commit_part(path, name, "unit0", b"done")
-        n_rmm = 0 if rmm is None else len(rmm)
-        consolidate_dataset(path, name, [UnitRecord("unit0", "test.root", 0, n_events, n_events, n_rmm)], {})
-    return path
-
-
 @pytest.fixture(scope="session")
 def make_store() -> Callable[..., Path]:
     """``make_store(path, {name: (n_events, rmm or None, rmm_index or None)})`` -> path."""
-    return _make_store
+    from adsearch.models.synthetic import write_store
+
+    return write_store
 
 
 @pytest.fixture(scope="session")

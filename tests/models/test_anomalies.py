@@ -86,3 +86,13 @@ def test_photon_and_bjet_anomalies_score_higher(trained_model, heldout_events) -
         assert r.n_changed > 0.3 * r.n_events
         assert r.median_altered > r.median_original and r.mean_shift > 0
         assert r.fraction_higher > 0.75, r
+
+
+def test_report_table_lists_every_anomaly(trained_model, heldout_events) -> None:
+    from adsearch.models.anomalies import format_anomaly_report
+
+    objects, met_pt, met_phi = (x[:100] for x in heldout_events)
+    table = format_anomaly_report(anomaly_score_report(trained_model, objects, met_pt, met_phi))
+    assert table.count("\n") == 1 + len(ANOMALY_NAMES)
+    for description in ANOMALY_NAMES.values():
+        assert description in table

@@ -14,11 +14,10 @@ from adsearch.store import open_store
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    from distributed import Client, LocalCluster
+    from adsearch.cluster import dask_client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as dask_client:
-        yield dask_client
+    with dask_client(n_workers=2) as dask:
+        yield dask
 
 
 def test_retrains_run_as_tasks_on_the_workers(client, tmp_path, rmm_rows) -> None:
