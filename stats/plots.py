@@ -1,0 +1,143 @@
+"""mplhep figures: spectrum with fit, band and significance panel; BumpHunter window; Brazil band.
+
+Figures are returned (Agg backend, nothing is shown) so callers save them where they like.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as hep  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from adsearch.stats.bumphunter import BumpHuntResult  # noqa: E402
+from adsearch.stats.limits import LimitPoint  # noqa: E402
+from adsearch.stats.significance import z_observed  # noqa: E402
+
+__all__ = ["plot_spectrum_fit", "plot_bumphunt", "plot_limits"]
+
+
+def _ratio_axes(title: str | None) -> tuple[Figure, plt.Axes, plt.Axes]:
+    plt.style.use(hep.style.ATLAS)
+    fig, (ax, rax) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    if title:
+        ax.set_title(title, fontsize=12)
+    return fig, ax, rax
+
+
+def plot_spectrum_fit(
+    edges_gev: np.ndarray,
+    counts: np.ndarray,
+    background: np.ndarray,
+    background_sigma: np.ndarray | None = None,
+    *,
+    background_alt: np.ndarray | None = None,
+    fit_mask: np.ndarray | None = None,
+    label: str = "fit",
+    title: str | None = None,
+    log: bool = True,
+) -> Figure:
+    """Data points, fitted background with its band, and a per-bin significance panel.
+
+    The panel shows the signed Poisson significance of each bin (with the band's uncertainty);
+    bins left out of the fit (``fit_mask`` False) are shaded.
+    """
+    edges = np.asarray(edges_gev, dtype=float) / 1000.0
+    n = np.asarray(counts, dtype=float)
+    b = np.asarray(background, dtype=float)
+    fig, ax, rax = _ratio_axes(title)
+    hep.histplot(n, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(n), color="k", label="data")
+    hep.histplot(b, edges, ax=ax, color="tab:red", label=label)
+    if background_sigma is not None:
+        sig = np.asarray(background_sigma, dtype=float)
+        ax.stairs(b + sig, edges, baseline=np.clip(b - sig, 1e-3, None), fill=True, color="tab:red", alpha=0.3, label="fit uncertainty")
+    if background_alt is not None:
+        hep.histplot(np.asarray(background_alt), edges, ax=ax, color="tab:blue", ls="--", label="alternative")
+    z = np.zeros_like(n)
+    ok = b > 0
+    z[ok] = z_observed(n[ok], b[ok], None if background_sigma is None else np.asarray(background_sigma)[ok])
+    rax.stairs(z, edges, fill=True, color="tab:gray")
+    rax.axhline(0.0, color="k", lw=0.8)
+    if fit_mask is not None:
+        for i in np.flatnonzero(~np.asarray(fit_mask, dtype=bool)):
+            for a in (ax, rax):
+                a.axvspan(edges[i], edges[i + 1], color="gold", alpha=0.2, lw=0)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(max(0.1, 0.5 * n[n > 0].min() if (n > 0).any() else 0.1), None)
+    ax.set_ylabel("events / bin")
+    rax.set_ylabel("significance")
+    rax.set_xlabel(r"$m$ [TeV]")
+    rax.set_ylim(-4, 4)
+    ax.legend()
+    return fig
+
+
+def plot_bumphunt(
+    edges_gev: np.ndarray,
+    counts: np.ndarray,
+    background: np.ndarray,
+    result: BumpHuntResult,
+    *,
+    title: str | None = None,
+    log: bool = True,
+) -> Figure:
+    """Data over background with BumpHunter's most significant window and its significances."""
+    edges = np.asarray(edges_gev, dtype=float) / 1000.0
+    n = np.asarray(counts, dtype=float)
+    b = np.asarray(background, dtype=float)
+    fig, ax, rax = _ratio_axes(title)
+    hep.histplot(n, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(n), color="k", label="data")
+    hep.histplot(b, edges, ax=ax, color="tab:red", label="background")
+    lo, hi = edges[result.lo_bin], edges[result.hi_bin]
+    label = f"window: local Z = {result.local_z:.2f}, global Z {'>' if result.global_p_is_bound else '='} {result.global_z:.2f}"
+    for a in (ax, rax):
+        a.axvspan(lo, hi, color="tab:blue", alpha=0.25, lw=0, label=label if a is ax else None)
+    ok = b > 0
+    z = np.zeros_like(n)
+    z[ok] = z_observed(n[ok], b[ok])
+    rax.stairs(z, edges, fill=True, color="tab:gray")
+    rax.axhline(0.0, color="k", lw=0.8)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("events / bin")
+    rax.set_ylabel("significance")
+    rax.set_xlabel(r"$m$ [TeV]")
+    ax.legend()
+    return fig
+
+
+def plot_limits(
+    points: Sequence[LimitPoint],
+    *,
+    scale: float = 1.0,
+    ylabel: str = "95% CL upper limit [events]",
+    title: str | None = None,
+) -> Figure:
+    """Brazil band: observed and expected limits with +-1 and +-2 sigma bands versus mass.
+
+    ``scale`` multiplies every limit (e.g. 1 / (luminosity x efficiency) for a cross section).
+    """
+    if not points:
+        raise ValueError("plot_limits needs at least one LimitPoint")
+    plt.style.use(hep.style.ATLAS)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    m = np.array([p.mass_gev for p in points]) / 1000.0
+    get = lambda name: scale * np.array([getattr(p, name) for p in points])  # noqa: E731
+    ax.fill_between(m, get("minus2"), get("plus2"), color="#FFDF00", label=r"expected $\pm 2\sigma$")
+    ax.fill_between(m, get("minus1"), get("plus1"), color="#00CC00", label=r"expected $\pm 1\sigma$")
+    ax.plot(m, get("expected"), "k--", label="expected")
+    ax.plot(m, get("observed"), "k-", marker="o", ms=3, label="observed")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$m$ [TeV]")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=12)
+    ax.legend()
+    return fig
