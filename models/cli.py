@@ -88,7 +88,7 @@ def train(store_path: str, dataset: str | None, config_path: str | None, out_dir
 @click.option("--dataset", "datasets", multiple=True, help="Dataset(s) to score (repeatable; default: all).")
 @_with_cluster_options
 def score(store_path: str, model: str, datasets: tuple[str, ...], scheduler: str | None, workers: int) -> None:
-    """Write ``ae_score`` = ln(mean squared reconstruction error) for every event with an RMM."""
+    """Write ae_score = ln(mean squared reconstruction error) for every event with an RMM."""
     from adsearch.models.scoring import score_events
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

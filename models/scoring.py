@@ -68,7 +68,6 @@ class Scorer:
         if width != RMM_WIDTH:
             raise ValueError(f"{self.model_path}: model takes {width} inputs, expected {RMM_WIDTH}")
         self.batch_size = batch_size
-        self._buffer = np.zeros((batch_size, RMM_WIDTH), dtype=np.float32)
         model = self.model
 
         @tf.function(jit_compile=jit_compile, input_signature=[tf.TensorSpec([batch_size, RMM_WIDTH], tf.float32)])
@@ -86,10 +85,10 @@ class Scorer:
             block = rows[lo:lo + step]
             if block.shape[0] == step:
                 out[lo:lo + step] = self._mse(block).numpy()
-            else:  # zero-padded tail keeps the single compiled shape
-                self._buffer[:block.shape[0]] = block
-                self._buffer[block.shape[0]:] = 0.0
-                out[lo:lo + block.shape[0]] = self._mse(self._buffer).numpy()[:block.shape[0]]
+            else:  # zero-padded tail keeps the single compiled shape (a fresh buffer: thread-safe)
+                padded = np.zeros((step, RMM_WIDTH), dtype=np.float32)
+                padded[:block.shape[0]] = block
+                out[lo:lo + block.shape[0]] = self._mse(padded).numpy()[:block.shape[0]]
         return out
 
     def __call__(self, rows: np.ndarray, source: str = "rows", row_offset: int = 0) -> np.ndarray:
@@ -97,17 +96,18 @@ class Scorer:
         return np.log(np.maximum(self.mse(rows, source, row_offset), _MSE_FLOOR))
 
 
-_SCORERS: dict[tuple[str, int, int], Scorer] = {}
+#: (model path, batch size) -> (file modification time, scorer): one model per process and file.
+_SCORERS: dict[tuple[str, int], tuple[int, Scorer]] = {}
 
 
 def load_scorer(model_path: str | Path, batch_size: int = DEFAULT_BATCH) -> Scorer:
-    """The :class:`Scorer` for ``model_path``, loaded once per process (per file version)."""
+    """The :class:`Scorer` for ``model_path``, loaded once per process (again if the file changed)."""
     path = Path(model_path).resolve()
-    stat = path.stat() if path.is_file() else None
-    key = (str(path), stat.st_mtime_ns if stat else -1, batch_size)
-    if key not in _SCORERS:
-        _SCORERS[key] = Scorer(path, batch_size)
-    return _SCORERS[key]
+    mtime = path.stat().st_mtime_ns if path.is_file() else -1
+    cached = _SCORERS.get((str(path), batch_size))
+    if cached is None or cached[0] != mtime:
+        cached = _SCORERS[(str(path), batch_size)] = (mtime, Scorer(path, batch_size))
+    return cached[1]
 
 
 def score_rows(model_path: str | Path, rows: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:

@@ -168,7 +168,7 @@ def _run_retrains(rows: np.ndarray, config: AutoencoderConfig, client: Any | Non
         return [train_once(rows, config, i, s) for i, s in enumerate(seeds)]
     rows_future = client.scatter(rows, broadcast=False, hash=False)
     futures = [
-        client.submit(train_once, rows_future, config, i, s, pure=False, key=f"ae-retrain-{i}-{s}")
+        client.submit(train_once, rows_future, config, i, s, pure=False)
         for i, s in enumerate(seeds)
     ]
     results = client.gather(futures)
