@@ -37,15 +37,17 @@ class DemoConfig(StrictModel):
     background_events: int = Field(default=40000, gt=0)
     signals: dict[str, DemoSignal] = Field(
         default_factory=lambda: {
-            "ssm_wprime_2000": DemoSignal(events=3000, inject_xsec_pb=0.0),
-            "lq_1500": DemoSignal(events=3000, inject_xsec_pb=0.0),
+            "lq_1000": DemoSignal(events=2000),
+            "lq_1500": DemoSignal(events=3000, inject_xsec_pb=0.5),
+            "ssm_wprime_1500": DemoSignal(events=2000),
+            "ssm_wprime_2000": DemoSignal(events=2000),
         }
     )
     inject: str = "lq_1500"
     workers: int = Field(default=2, gt=0)
     seed: int = 42
     autoencoder: dict[str, Any] = Field(
-        default_factory=lambda: {"train_fraction": 0.1, "n_retrains": 4, "max_epochs": 200, "patience": 30}
+        default_factory=lambda: {"train_fraction": 0.1, "n_retrains": 3, "max_epochs": 100, "patience": 30}
     )
     search: dict[str, Any] = Field(default_factory=lambda: {"n_pseudo": 10000})
 

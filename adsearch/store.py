@@ -167,14 +167,16 @@ def write_part(
         padded = np.zeros((RMM_CHUNK_ROWS, N_RMM_FEATURES), dtype=np.float32)
         n_frames = n_rows = 0
         for frame in rmm_frames:
-            if len(frame) > RMM_CHUNK_ROWS:
-                raise StoreError(f"RMM frame of {len(frame)} rows exceeds the chunk of {RMM_CHUNK_ROWS}")
-            padded[:len(frame)] = frame
-            padded[len(frame):] = 0.0
-            raw = padded.tobytes()
-            (path / f"rmm_{n_frames}").write_bytes(raw if codec is None else codec.encode(raw))
+            rows_in_frame = len(frame)
+            if rows_in_frame > RMM_CHUNK_ROWS:
+                raise StoreError(f"RMM frame of {rows_in_frame} rows exceeds the chunk of {RMM_CHUNK_ROWS}")
+            if rows_in_frame < RMM_CHUNK_ROWS or not frame.flags.c_contiguous or frame.dtype != np.float32:
+                padded[:rows_in_frame] = frame
+                padded[rows_in_frame:] = 0.0
+                frame = padded
+            (path / f"rmm_{n_frames}").write_bytes(frame.tobytes() if codec is None else codec.encode(frame))
+            n_rows += rows_in_frame
             n_frames += 1
-            n_rows += len(frame)
         if n_rows != len(rmm_rows):
             raise StoreError(f"{key}: {n_rows} RMM rows for {len(rmm_rows)} indices")
         arrays[_RMM_INDEX] = rmm_rows.astype(np.int64)

@@ -54,7 +54,7 @@ def plot_scores(
     ax.set_xlabel("anomaly score ln(MSE)")
     ax.set_ylabel("events")
     ax.legend(fontsize=11, loc="upper right", bbox_to_anchor=(0.9, 1.0))
-    ax.set_title(f"adsearch generated data, $\\sqrt{{s}}$ = 13 TeV, {luminosity_ipb:.3g} pb$^{{-1}}$", fontsize=12)
+    ax.set_title(f"adsearch generated data, √s = 13 TeV, {luminosity_ipb:.3g} pb$^{{-1}}$", fontsize=12)
     return fig
 
 

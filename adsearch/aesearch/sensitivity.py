@@ -64,10 +64,14 @@ class BenchmarkSensitivity:
 
 
 def signal_peak(masses_gev: np.ndarray, n_iter: int = 5) -> PeakWindow:
-    """Mean and sigma of the Gaussian core: median/central-68% start, then +-2 sigma truncation.
+    """Mean and sigma of the Gaussian core of a resonance peak.
+
+    Start at the mode (the densest of 40 bins between the 2nd and 98th percentile, smoothed
+    over three bins), so combinatorial tails and wrong pairings do not drag the start the way
+    a median would; then iterate mean and sd within +-2 sigma, undoing the truncation.
 
     >>> rng = np.random.default_rng(0)
-    >>> w = signal_peak(np.concatenate([rng.normal(1000, 50, 5000), rng.uniform(0, 3000, 500)]))
+    >>> w = signal_peak(np.concatenate([rng.normal(1000, 50, 5000), rng.uniform(0, 3000, 2000)]))
     >>> abs(w.mean_gev - 1000) < 5, abs(w.sigma_gev - 50) < 5
     (True, True)
     """
@@ -75,8 +79,12 @@ def signal_peak(masses_gev: np.ndarray, n_iter: int = 5) -> PeakWindow:
     m = m[np.isfinite(m)]
     if m.size < 10:
         raise ValueError(f"need at least 10 signal masses to find a peak, got {m.size}")
-    q16, mean, q84 = np.percentile(m, [16, 50, 84])
-    sigma = max(0.5 * (q84 - q16), 1e-3)
+    lo, hi = np.percentile(m, [2, 98])
+    counts, edges = np.histogram(m, bins=40, range=(lo, hi + 1e-9))
+    smooth = np.convolve(counts, np.ones(3) / 3.0, mode="same")
+    peak = int(np.argmax(smooth))
+    mean = 0.5 * (edges[peak] + edges[peak + 1])
+    sigma = max(2.0 * (edges[1] - edges[0]), 1e-3)
     for _ in range(n_iter):
         core = m[np.abs(m - mean) < 2.0 * sigma]
         if core.size < 10:
