@@ -6,8 +6,9 @@ The recipe is the ATLAS configuration of S. Chekanov's public Map2RMM / ADFilter
 * object types in the order MET, jets, b-jets, muons, electrons, photons (10, 10, 5, 5, 5)
   -> a 36 x 36 matrix; within a type objects are ordered by E_T descending, only the first
   ``max_per_type`` enter, missing objects leave zeros;
-* E_T is ROOT's ``TLorentzVector::Et()`` = E * pT / |p| (pT for massless objects); MET is a
-  massless vector with pz = 0, so its E_T is MET;
+* 4-vectors as ROOT's ``SetPtEtaPhiM`` builds them (a negative mass, as NanoAOD stores for
+  some electrons, gives E^2 = p^2 - m^2); E_T is ``TLorentzVector::Et()`` = E pT / |p| (pT for
+  massless objects); MET is a massless vector with pz = 0, so its E_T is MET;
 * y is the rapidity 0.5 ln((E + pz) / (E - pz));
 * m_T is Map2RMM's "exact" transverse mass sqrt((E_T,i + MET)^2 - |pT_i + MET|^2);
 * cells: [0][0] = MET / sqrt(s); first object of a type on the diagonal E_T / sqrt(s), k-th
@@ -22,9 +23,15 @@ Values are clipped to [0, 1]; the kernel counts the cells where clipping acted. 
 leading jet/b-jet + X mass cells are dropped (they are stored as separate features) and the
 rest are flattened row-major -> 1287 features.
 
-The kernel computes the hyperbolic terms from a = exp(y / 2):
-cosh(y) - 1 = (a^2 - 1)^2 / (2 a^2) and cosh((y_i - y_j) / 2) - 1 = (a_i - a_j)^2 / (2 a_i a_j),
-which needs no transcendental call per pair and has no cancellation near y = 0.
+The public code orders objects by pT; the recipe here orders by E_T (equal for massless
+objects, a few per cent apart for jets). The kernel computes the hyperbolic terms from a = exp(y / 2):
+cosh(y) - 1 = (a - 1/a)^2 / 2 and cosh((y_i - y_j) / 2) - 1 = (a_i - a_j)^2 / (2 a_i a_j), so a
+pair costs one sqrt and no transcendental call, without cancellation near y = 0.
+
+Speed (see ``benchmarks/kernel_rates.py``): per event the kernel zeroes and fills one 5.1 kB
+float32 output row; on the shared 2-core development VM writing that row to memory takes about
+as long as all the arithmetic, which is why outputs are reused buffers (``out=``) and why the
+arithmetic avoids libm sin/cos and data-dependent branches.
 """
 
 from __future__ import annotations
@@ -111,24 +118,22 @@ class RMMFeatures(NamedTuple):
     n_clipped: int
 
 
-def _object_names(caps: tuple[int, ...]) -> list[str]:
-    names = ["met"]
-    for kind, cap in zip(KINDS, caps):
-        names.extend(f"{kind}{rank}" for rank in range(1, cap + 1))
-    return names
-
-
-def _cell_name(objects: list[str], row: int, col: int) -> str:
-    """Name of an off-diagonal cell (or [0][0]); objects are listed in matrix order."""
-    if row == col == 0:
-        return "met_et"
-    if row == 0:
-        return f"met_{objects[col]}_mt"
-    if col == 0:
-        return f"{objects[row]}_rapidity"
-    first, second = sorted((row, col))
-    kind = "mass" if row < col else "rapidity"
-    return f"{objects[first]}_{objects[second]}_{kind}"
+def _cell_names(caps: tuple[int, ...], cells: list[int]) -> tuple[str, ...]:
+    """Names like ``met_et``, ``jet1_et``, ``jet2_et_imbalance``, ``met_muon1_mt``,
+    ``jet1_rapidity`` (column 0), ``jet1_jet2_mass`` (upper), ``jet1_jet2_rapidity`` (lower)."""
+    objects = ["met"] + [f"{kind}{rank}" for kind, cap in zip(KINDS, caps) for rank in range(1, cap + 1)]
+    first_of_type = {0} | {1 + sum(caps[:t]) for t in range(len(caps))}
+    names = []
+    for cell in cells:
+        row, col = divmod(cell, len(objects))
+        low, high = sorted((row, col))
+        if row == col:
+            names.append(f"{objects[row]}_et" if row in first_of_type else f"{objects[row]}_et_imbalance")
+        elif low == 0:
+            names.append(f"met_{objects[col]}_mt" if row == 0 else f"{objects[row]}_rapidity")
+        else:
+            names.append(f"{objects[low]}_{objects[high]}_{'mass' if row < col else 'rapidity'}")
+    return tuple(names)
 
 
 @lru_cache(maxsize=8)
@@ -138,35 +143,20 @@ def _layout(caps: tuple[int, ...]) -> RMMLayout:
     size = 1 + int(caps_arr.sum())
     start_of = dict(zip(KINDS, starts.tolist()))
     cap_of = dict(zip(KINDS, caps))
-    removed = sorted(
-        (start_of[ka] + ra - 1) * size + start_of[kb] + rb - 1
-        for (ka, ra), (kb, rb) in _REMOVED_PAIRS
-        if ra <= cap_of[ka] and rb <= cap_of[kb]
+    removed = np.asarray(
+        sorted(
+            (start_of[ka] + ra - 1) * size + start_of[kb] + rb - 1
+            for (ka, ra), (kb, rb) in _REMOVED_PAIRS
+            if ra <= cap_of[ka] and rb <= cap_of[kb]
+        ),
+        dtype=np.int64,
     )
-    removed_arr = np.asarray(removed, dtype=np.int64)
-    kept = np.setdiff1d(np.arange(size * size, dtype=np.int64), removed_arr)
+    kept = np.setdiff1d(np.arange(size * size, dtype=np.int64), removed)
     column = np.full(size * size, -1, dtype=np.int64)
     column[kept] = np.arange(kept.size, dtype=np.int64)
-    objects = _object_names(caps)
-    diag_rank = _diagonal_ranks(caps)
-    names = []
-    for cell in kept.tolist():
-        row, col = divmod(cell, size)
-        if row == col and row > 0:
-            suffix = "et" if diag_rank[row] == 1 else "et_imbalance"
-            names.append(f"{objects[row]}_{suffix}")
-        else:
-            names.append(_cell_name(objects, row, col))
-    for arr in (starts, caps_arr, removed_arr, kept, column):
+    for arr in (starts, caps_arr, removed, kept, column):
         arr.setflags(write=False)
-    return RMMLayout(size, starts, caps_arr, kept, removed_arr, column, tuple(names))
-
-
-def _diagonal_ranks(caps: tuple[int, ...]) -> list[int]:
-    ranks = [0]
-    for cap in caps:
-        ranks.extend(range(1, cap + 1))
-    return ranks
+    return RMMLayout(size, starts, caps_arr, kept, removed, column, _cell_names(caps, kept.tolist()))
 
 
 def rmm_layout(config: RMMConfig | None = None) -> RMMLayout:
@@ -253,14 +243,14 @@ def _kinematics(pt: float, eta: float, phi: float, mass: float, dest: np.ndarray
     exp(|y|) = (E + |pz|) / m_T, the form without cancellation (y has the sign of pz).
     """
     p_t = float(pt)
-    m = float(mass)
+    m2 = float(mass) * abs(float(mass))  # negative mass: E^2 = p^2 - m^2, as ROOT and vector do
     ex = math.exp(float(eta))
     inv_ex = 1.0 / ex
     cosh_eta = 0.5 * (ex + inv_ex)
     p_z = 0.5 * p_t * (ex - inv_ex)
     p_abs = p_t * cosh_eta
-    energy = math.sqrt(p_abs * p_abs + m * m)
-    m_t = math.sqrt(m * m + p_t * p_t)
+    energy = math.sqrt(max(p_abs * p_abs + m2, 0.0))
+    m_t = math.sqrt(max(p_t * p_t + m2, 0.0))
     w_abs = (energy + abs(p_z)) / m_t if m_t > 0.0 else 1.0  # exp(|y|)
     a_abs = math.sqrt(w_abs)
     forward = p_z >= 0.0  # a select, not a branch: the sign of pz is a coin flip

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
+import uproot
 import vector
 
 from adsearch.processors.rmm import (
@@ -22,6 +24,7 @@ from adsearch.processors.rmm import (
 )
 from adsearch.processors.rmm import _kind_arrays, _sincos
 
+REAL_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 MASSES_GEV = {"muon": 0.10566, "electron": 0.000511, "photon": 0.0}
 MEAN_MULTIPLICITY = {"jet": 3.5, "bjet": 1.2, "muon": 0.7, "electron": 0.7, "photon": 0.4}
 
@@ -46,6 +49,8 @@ def make_events(n: int, seed: int, *, forward_fraction: float = 0.0) -> tuple[li
                 if rng.random() < forward_fraction:
                     eta = rng.choice([-1.0, 1.0]) * rng.uniform(3.0, 4.5)
                 mass = MASSES_GEV.get(kind, pt * rng.uniform(0.02, 0.25))
+                if kind == "electron":  # NanoAOD stores small, sometimes negative electron masses
+                    mass = rng.normal(0.0, 0.03)
                 objs.append({"pt": pt, "eta": eta, "phi": rng.uniform(-np.pi, np.pi), "mass": mass, "kind": kind})
         order = rng.permutation(len(objs))
         events.append([objs[i] for i in order])
@@ -214,6 +219,30 @@ def test_packed_and_sliced_layouts_read_without_copies_agree(sample):
     assert offsets[0] == 0 and np.shares_memory(columns[0], ak.to_layout(packed["jet"]).content["pt"].data)
     got = rmm_features(sliced, met_pt[100:700], met_phi[100:700]).features
     np.testing.assert_allclose(got, flatten_rmm(ref[100:700].astype(np.float32)), atol=1e-6, rtol=0)
+
+
+def test_real_nanoaod_objects():
+    """Float32 collections as uproot reads them from a CMS NanoAOD file (b-tag split by score)."""
+    path = REAL_DATA / "nano_dy.root"
+    if not path.is_file():
+        pytest.skip(f"{path} not found: the shared/ folder belongs beside the repository")
+    branches = {"Jet": "jet", "Muon": "muon", "Electron": "electron", "Photon": "photon"}
+    events = uproot.open(path)["Events"].arrays(
+        [f"{c}_{f}" for c in branches for f in ("pt", "eta", "phi", "mass")] + ["Jet_btagDeepFlavB", "MET_pt", "MET_phi"]
+    )
+    collections = {
+        kind: ak.zip({f: events[f"{c}_{f}"] for f in ("pt", "eta", "phi", "mass")}) for c, kind in branches.items()
+    }
+    is_b = events.Jet_btagDeepFlavB > 0.2783
+    collections["bjet"], collections["jet"] = collections["jet"][is_b], collections["jet"][~is_b]
+    result = rmm_features(collections, events.MET_pt, events.MET_phi)
+    as_lists = [
+        [{**o, "kind": kind} for kind in KINDS for o in ak.to_list(collections[kind][i])] for i in range(len(events))
+    ]
+    ref, raw = reference_batch(as_lists, ak.to_numpy(events.MET_pt), ak.to_numpy(events.MET_phi), RMMConfig())
+    assert sum(len(e) for e in as_lists) > 200 and (ref[:, 11, 11] > 0).any()
+    np.testing.assert_allclose(result.features, flatten_rmm(ref.astype(np.float32)), atol=1e-6, rtol=0)
+    assert result.n_clipped == int(((raw > 1) | (raw < 0)).reshape(len(events), -1)[:, KEPT_CELLS].sum())
 
 
 def test_clipping_is_counted():
