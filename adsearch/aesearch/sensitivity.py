@@ -63,12 +63,13 @@ class BenchmarkSensitivity:
         return asdict(self)
 
 
-def signal_peak(masses_gev: np.ndarray, n_iter: int = 5) -> PeakWindow:
+def signal_peak(masses_gev: np.ndarray, n_iter: int = 10) -> PeakWindow:
     """Mean and sigma of the Gaussian core of a resonance peak.
 
     Start at the mode (the densest of 40 bins between the 2nd and 98th percentile, smoothed
-    over three bins), so combinatorial tails and wrong pairings do not drag the start the way
-    a median would; then iterate mean and sd within +-2 sigma, undoing the truncation.
+    over three bins) with sigma from the full width at half maximum, so combinatorial tails and
+    wrong pairings do not drag the start the way a median would; then iterate mean and sd
+    within +-2 sigma, undoing the truncation.
 
     >>> rng = np.random.default_rng(0)
     >>> w = signal_peak(np.concatenate([rng.normal(1000, 50, 5000), rng.uniform(0, 3000, 2000)]))
@@ -84,7 +85,10 @@ def signal_peak(masses_gev: np.ndarray, n_iter: int = 5) -> PeakWindow:
     smooth = np.convolve(counts, np.ones(3) / 3.0, mode="same")
     peak = int(np.argmax(smooth))
     mean = 0.5 * (edges[peak] + edges[peak + 1])
-    sigma = max(2.0 * (edges[1] - edges[0]), 1e-3)
+    below = smooth < 0.5 * smooth[peak]  # full width at half maximum around the mode
+    left = peak - (np.argmax(below[peak::-1]) if below[:peak + 1].any() else peak)
+    right = peak + (np.argmax(below[peak:]) if below[peak:].any() else smooth.size - 1 - peak)
+    sigma = max((right - left) * (edges[1] - edges[0]) / 2.355, 1e-3)
     for _ in range(n_iter):
         core = m[np.abs(m - mean) < 2.0 * sigma]
         if core.size < 10:
