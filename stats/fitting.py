@@ -21,7 +21,7 @@ import numpy as np
 from iminuit import Minuit
 from scipy import stats as sps
 
-from adsearch.stats.binning import validate_edges
+from adsearch.stats.binning import from_hist, validate_edges
 from adsearch.stats.functions import FitFunction, get_function, x_of_mass
 
 __all__ = ["FitResult", "BinnedModel", "expected_counts", "fit_spectrum", "check_counts", "goodness_of_fit"]
@@ -160,7 +160,7 @@ def _deviance(mu: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def fit_spectrum(
     counts: np.ndarray,
-    edges_gev: np.ndarray,
+    edges_gev: np.ndarray | None,
     function: str | FitFunction = "five_param",
     mask: np.ndarray | None = None,
     *,
@@ -171,6 +171,7 @@ def fit_spectrum(
 ) -> FitResult:
     """Fit ``function`` to a binned spectrum by a binned Poisson likelihood (iminuit).
 
+    ``counts`` may be a 1-D ``hist.Hist`` (then ``edges_gev`` may be None).
     ``mask``: bins that enter the fit (True), e.g. ``~signal_region``; default all.
     ``signal_template``: optional expected counts of a unit-yield signal; its free yield (may
     be negative) is fitted together with the background (spurious-signal fits).
@@ -185,6 +186,11 @@ def fit_spectrum(
     >>> res.converged
     True
     """
+    if hasattr(counts, "axes"):
+        counts, hist_edges = from_hist(counts)
+        edges_gev = hist_edges if edges_gev is None else edges_gev
+    if edges_gev is None:
+        raise ValueError("edges_gev is required unless counts is a histogram")
     n = check_counts(counts)
     model = BinnedModel(function, edges_gev, n_nodes)
     if n.size != model.n_bins:

@@ -102,7 +102,7 @@ def upper_limit(
     method: Method = "auto",
     cl: float = 0.95,
     small_count_threshold: float = 10.0,
-    n_toys: int = 20000,
+    n_toys: int = 10000,
     seed: int = 0,
     engine: Literal["fast", "pyhf"] = "fast",
 ) -> LimitResult:
@@ -208,32 +208,35 @@ def _q_statistic(n: np.ndarray, s: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(n > 0, n * log_term, 0.0).sum(axis=-1) - s.sum()
 
 
-def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int = 20000, seed: int = 0) -> LimitResult:
+def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int = 10000, seed: int = 0) -> LimitResult:
     """Hybrid CLs limit from pseudo-experiments (see module docstring).
 
-    The background of each pseudo-experiment is drawn from N(b, covariance) clipped at 0.
-    Each CLs(mu) evaluation reuses the seed, so CLs is a deterministic function of mu.
-    The expected band uses the background-only quantiles of Q at each mu.
+    Each pseudo-experiment's background is drawn once from N(b, covariance) clipped at 0;
+    signal+background toys add n_s ~ Pois(mu s) to an independent background draw
+    (Poisson additivity), with the same seed at every mu, so CLs is a deterministic
+    function of mu. The expected band uses the background-only quantiles of Q at each mu.
     """
     n_obs, s, b = inputs.counts, inputs.signal, inputs.background
     cov = total_covariance(inputs)
     rng = np.random.default_rng(seed)
-    b_toys_bonly = _draw_backgrounds(rng, b, cov, n_toys)
-    n_bonly = rng.poisson(b_toys_bonly)
+    n_bonly = rng.poisson(_draw_backgrounds(rng, b, cov, n_toys))
+    n_bkg_for_sb = rng.poisson(_draw_backgrounds(rng, b, cov, n_toys))
+    cache: dict[float, np.ndarray] = {}
 
     def cls_values(mu: float) -> np.ndarray:
         """CLs for the observed Q followed by the five expected quantiles."""
+        if mu in cache:
+            return cache[mu]
         sig = mu * s
-        q_b = _q_statistic(n_bonly, sig, b)
-        r = np.random.default_rng([seed, 1])
-        n_sb = r.poisson(_draw_backgrounds(r, b, cov, n_toys) + sig)
+        q_b = np.sort(_q_statistic(n_bonly, sig, b))
+        n_sb = n_bkg_for_sb + np.random.default_rng([seed, 1]).poisson(np.broadcast_to(sig, n_bkg_for_sb.shape))
         q_sb = np.sort(_q_statistic(n_sb, sig, b))
-        q_b_sorted = np.sort(q_b)
         targets = np.concatenate([[_q_statistic(n_obs, sig, b)], np.quantile(q_b, sps.norm.cdf(BAND_SIGMAS))])
         tol = 1e-9 * (1.0 + np.abs(targets))
         clsb = np.searchsorted(q_sb, targets + tol, side="right") / n_toys
-        clb = np.searchsorted(q_b_sorted, targets + tol, side="right") / n_toys
-        return clsb / np.maximum(clb, 1.0 / n_toys)
+        clb = np.searchsorted(q_b, targets + tol, side="right") / n_toys
+        cache[mu] = clsb / np.maximum(clb, 1.0 / n_toys)
+        return cache[mu]
 
     alpha = 1.0 - cl
     guess = max(_sensitivity_guess(inputs), 1.0)
@@ -242,10 +245,10 @@ def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int =
         hi *= 2.0
         if hi > 1e4 * guess:
             raise ValueError("toy CLs never fell below 1 - cl; is the signal template empty?")
-    limits = []
-    for k in range(6):
-        lo = 0.0
-        limits.append(optimize.brentq(lambda mu, k=k: cls_values(mu)[k] - alpha, lo, hi, xtol=1e-4 * guess, rtol=1e-4))
+    limits = [
+        optimize.brentq(lambda mu, k=k: cls_values(mu)[k] - alpha, 0.0, hi, xtol=1e-3 * guess, rtol=1e-3)
+        for k in range(6)
+    ]
     return LimitResult.from_band(limits[0], limits[1:], "toys")
 
 

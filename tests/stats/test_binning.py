@@ -23,6 +23,11 @@ def test_resolution_binning_widths_follow_model() -> None:
     assert np.all(np.diff(widths) > 0)
     centres = 0.5 * (edges[1:] + edges[:-1])
     np.testing.assert_allclose(widths / mass_resolution_gev(centres), 1.0, rtol=0.02)
+    # a sub-range keeps the same resolution model; a finer binning halves the widths
+    sub = resolution_binning(1000.0, 6000.0)
+    np.testing.assert_allclose(np.diff(sub) / mass_resolution_gev(0.5 * (sub[1:] + sub[:-1])), 1.0, rtol=0.03)
+    fine = resolution_binning(bins_per_sigma=2.0)
+    assert fine.size - 1 == pytest.approx(2 * (edges.size - 1), abs=1)
 
 
 def test_resolution_model_passes_through_its_points() -> None:

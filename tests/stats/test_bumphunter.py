@@ -12,10 +12,10 @@ def falling_background(n_bins: int = 200, top: float = 1e5) -> np.ndarray:
     return top * np.exp(-np.linspace(0.0, 13.0, n_bins)) + 0.002
 
 
-def brute_force(counts: np.ndarray, background: np.ndarray, max_width: int) -> tuple[float, int, int]:
+def brute_force(counts: np.ndarray, background: np.ndarray, max_width_bins: int) -> tuple[float, int, int]:
     """Every window's scipy p-value; first minimum in (width, position) order like pyBumpHunter."""
     best = (1.0, 0, 1)
-    for width in range(1, max_width + 1):
+    for width in range(1, max_width_bins + 1):
         p = local_pvalues(counts, background, width)
         i = int(np.argmin(p))
         if p[i] < best[0]:
@@ -28,7 +28,7 @@ def test_kernel_matches_brute_force_scan() -> None:
     b = falling_background(120)
     pseudo = rng.poisson(np.broadcast_to(b, (150, b.size))).astype(float)
     pseudo[:50, 60:64] += rng.integers(0, 80, (50, 4))  # some with bumps
-    t, lo, width = scan(pseudo, b, max_width=60)
+    t, lo, width = scan(pseudo, b, max_width_bins=60)
     for row in range(pseudo.shape[0]):
         p, i, w = brute_force(pseudo[row], b, 60)
         assert t[row] == pytest.approx(-np.log(p), rel=1e-9, abs=1e-12)
@@ -46,7 +46,7 @@ def test_agrees_with_pybumphunter() -> None:
     data[25:28] += np.array([40.0, 70.0, 40.0])
     hunter = BH.BumpHunter1D(rang=(0, 60), bins=edges, width_min=1, width_max=30, npe=600, nworker=1, seed=5)
     hunter.bump_scan(data, b, is_hist=True)
-    ours = bump_hunt(data, b, max_width=30, n_pseudo=600, seed=5)
+    ours = bump_hunt(data, b, max_width_bins=30, n_pseudo=600, seed=5)
     assert (ours.lo_bin, ours.width_bins) == (int(hunter.min_loc_ar[0]), int(hunter.min_width_ar[0]))
     assert ours.local_p == pytest.approx(float(hunter.min_Pval_ar[0]), rel=0.05)
     # global p-values from independent pseudo-experiments agree within their binomial errors
@@ -64,7 +64,7 @@ def test_injected_five_sigma_bump_is_found() -> None:
     shape = np.diff(sps.norm.cdf(edges, mean, sigma))
     s_total = 5.0 * np.sqrt(b[window].sum()) / shape[window].sum()
     data = rng.poisson(b + s_total * shape)
-    res = bump_hunt(data, b, edges_gev=edges, max_width=20, n_pseudo=2000, seed=1)
+    res = bump_hunt(data, b, edges_gev=edges, max_width_bins=20, n_pseudo=2000, seed=1)
     assert abs(0.5 * (res.lo_gev + res.hi_gev) - mean) < sigma
     assert res.hi_gev - res.lo_gev < 5 * sigma
     assert res.local_z > 4.0
@@ -74,9 +74,9 @@ def test_injected_five_sigma_bump_is_found() -> None:
 def test_null_global_p_uniform_light() -> None:
     """Default-run version of the null test: 500 toys scanned against 4000 pseudo-experiments."""
     b = falling_background(100, top=2e4)
-    null_t = null_distribution(b, n_pseudo=4000, seed=2, max_width=25)
+    null_t = null_distribution(b, n_pseudo=4000, seed=2, max_width_bins=25)
     toys = np.random.default_rng(99).poisson(np.broadcast_to(b, (500, b.size))).astype(float)
-    t_obs = scan(toys, b, max_width=25)[0]
+    t_obs = scan(toys, b, max_width_bins=25)[0]
     global_p = np.array([(null_t >= t).mean() for t in t_obs])
     assert sps.kstest(global_p, "uniform").pvalue > 0.01
 
@@ -99,5 +99,5 @@ def test_seeded_and_shape_uncertainty_is_conservative() -> None:
 def test_bad_inputs() -> None:
     with pytest.raises(ValueError, match="differ"):
         bump_hunt(np.ones(5), np.ones(6), n_pseudo=10)
-    with pytest.raises(ValueError, match="max_width"):
-        scan(np.ones(5), np.ones(5), min_width=4, max_width=2)
+    with pytest.raises(ValueError, match="max_width_bins"):
+        scan(np.ones(5), np.ones(5), min_width_bins=4, max_width_bins=2)

@@ -131,3 +131,15 @@ def test_failures_are_reported(spectrum) -> None:
     bad = fit_spectrum(np.r_[np.zeros(30), np.full(34, 1e5)], edges, "three_param")
     assert (not bad.converged) or bad.p_value < 1e-10
     assert isinstance(bad.message, str) and bad.message
+
+
+def test_accepts_hist_objects(rng: np.random.Generator, spectrum) -> None:
+    import hist
+
+    edges = cwola_2020_edges()
+    mu, _ = spectrum("three_param", edges, 1e5)
+    h = hist.Hist(hist.axis.Variable(edges, name="mjj"), storage=hist.storage.Double())
+    h.view()[:] = rng.poisson(mu)
+    from_hist = fit_spectrum(h, None, "three_param")
+    from_numpy = fit_spectrum(h.values(), edges, "three_param")
+    np.testing.assert_allclose(from_hist.params, from_numpy.params)
