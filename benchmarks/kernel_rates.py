@@ -79,7 +79,7 @@ def _best_seconds(call: Callable[[], object], repeats: int, clock: str) -> float
 
 
 def rmm_events_per_second(
-    n_events: int = 200_000, repeats: int = 3, seed: int = 1, clock: str = "cpu"
+    n_events: int = 100_000, repeats: int = 3, seed: int = 1, clock: str = "cpu"
 ) -> float:
     """RMM events/s on one core: awkward -> flat arrays -> kernel -> reused (n, 1287) buffer."""
     collections, met_pt, met_phi = lepton_jets_collections(n_events, seed)
