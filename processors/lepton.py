@@ -34,6 +34,7 @@ from adsearch.config import StrictModel
 from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.objects import ObjectReader
+from adsearch.processors.overlap import flat_offsets, overlap_masks
 from adsearch.processors.rmm import RMMConfig
 
 __all__ = ["LeptonConfig", "LeptonProcessor", "LeptonObjects", "select_lepton_objects",
@@ -86,7 +87,8 @@ class LeptonObjects(dict):
 
 
 def _delta_r_min(a: ak.Array, b: ak.Array) -> ak.Array:
-    """For each object of ``a``, the smallest Delta R to any object of ``b`` (inf if none)."""
+    """For each object of ``a``, the smallest Delta R to any object of ``b`` (inf if none).
+    Used for trigger matching (small collections); the overlap removal runs in a numba kernel."""
     pairs = ak.cartesian({"a": a[["eta", "phi"]], "b": b[["eta", "phi"]]}, axis=1, nested=True)
     deta = pairs["a", "eta"] - pairs["b", "eta"]
     dphi = (pairs["a", "phi"] - pairs["b", "phi"] + np.pi) % (2 * np.pi) - np.pi
@@ -117,13 +119,8 @@ def select_lepton_objects(reader: ObjectReader, config: LeptonConfig) -> LeptonO
     jet = reader.jets()
     jet = jet[(jet.pt > c.jet_pt_min_gev) & (abs(jet.eta) < c.jet_eta_max)]
 
-    el = el[_delta_r_min(el, mu) >= 0.01]
-    jet = jet[_delta_r_min(jet, el) >= 0.2]
-    el = el[_delta_r_min(el, jet) >= 0.4]
-    jet = jet[_delta_r_min(jet, mu) >= 0.2]
-    mu = mu[_delta_r_min(mu, jet) >= 0.4]
-    ph = ph[(_delta_r_min(ph, el) >= 0.4) & (_delta_r_min(ph, mu) >= 0.4)]
-    jet = jet[_delta_r_min(jet, ph) >= 0.4]
+    keep_jet, keep_el, keep_mu, keep_ph = overlap_masks(jet, el, mu, ph)
+    jet, el, mu, ph = jet[keep_jet], el[keep_el], mu[keep_mu], ph[keep_ph]
 
     jet = _by_pt(jet)
     return LeptonObjects(jet=jet[~jet.btag], bjet=jet[jet.btag], electron=_by_pt(el), muon=_by_pt(mu),
@@ -146,25 +143,33 @@ def _trigger_matched(reader: ObjectReader, objects: LeptonObjects, config: Lepto
 
 
 def _leading(objects: ak.Array, rank: int) -> dict[str, np.ndarray]:
-    padded = ak.pad_none(objects, rank + 1, axis=1)[:, rank]
-    return {f: np.asarray(ak.fill_none(padded[f], np.nan), dtype=np.float64) for f in ("pt", "eta", "phi", "mass")}
+    """The rank-th object's pt, eta, phi, mass per event (NaN where the event has fewer)."""
+    offsets, counts = flat_offsets(objects)
+    present = counts > rank
+    where = offsets[:-1][present] + rank
+    out = {}
+    for field in ("pt", "eta", "phi", "mass"):
+        values = np.full(len(counts), np.nan)
+        values[present] = np.asarray(ak.flatten(objects[field], axis=1))[where]
+        out[field] = values
+    return out
 
 
 def _pair_mass(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> np.ndarray:
-    """Invariant mass of two (pt, eta, phi, mass) arrays; NaN where either object is absent."""
-    def four(o: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-        px, py, pz = o["pt"] * np.cos(o["phi"]), o["pt"] * np.sin(o["phi"]), o["pt"] * np.sinh(o["eta"])
-        return px, py, pz, np.sqrt(px * px + py * py + pz * pz + o["mass"] ** 2)
-
-    (ax, ay, az, ae), (bx, by, bz, be) = four(a), four(b)
-    m2 = (ae + be) ** 2 - (ax + bx) ** 2 - (ay + by) ** 2 - (az + bz) ** 2
+    """Invariant mass of two (px, py, pz, e) dicts; NaN where either object is absent."""
+    m2 = (a["e"] + b["e"]) ** 2 - (a["px"] + b["px"]) ** 2 - (a["py"] + b["py"]) ** 2 - (a["pz"] + b["pz"]) ** 2
     return np.sqrt(np.maximum(m2, 0.0))
 
 
+def _four(o: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    px, py, pz = o["pt"] * np.cos(o["phi"]), o["pt"] * np.sin(o["phi"]), o["pt"] * np.sinh(o["eta"])
+    return {"px": px, "py": py, "pz": pz, "e": np.sqrt(px * px + py * py + pz * pz + o["mass"] ** 2)}
+
+
 def _mass_columns(objects: LeptonObjects) -> dict[str, np.ndarray]:
-    lead = {kind: _leading(objects[kind], 0) for kind in ("jet", "bjet", "electron", "muon", "photon")}
-    lead["jet2"] = _leading(objects["jet"], 1)
-    lead["bjet2"] = _leading(objects["bjet"], 1)
+    lead = {kind: _four(_leading(objects[kind], 0)) for kind in ("jet", "bjet", "electron", "muon", "photon")}
+    lead["jet2"] = _four(_leading(objects["jet"], 1))
+    lead["bjet2"] = _four(_leading(objects["bjet"], 1))
     return {name: _pair_mass(lead[a], lead[b]).astype(np.float32) for name, (a, b) in MASS_COLUMNS.items()}
 
 

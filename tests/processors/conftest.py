@@ -100,7 +100,7 @@ def _types(flat: dict[str, np.ndarray], branches: dict[str, object]) -> dict[str
 def nano_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three small generated NanoAOD files with disjoint event numbers."""
     base = tmp_path_factory.mktemp("nano")
-    return [make_nano_file(base / f"sample_{i}.root", 3000, seed=i, first_event=10_000 * i) for i in range(3)]
+    return [make_nano_file(base / f"sample_{i}.root", 2000, seed=i, first_event=10_000 * i) for i in range(3)]
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,6 @@ def test_fileset_errors_name_the_problem(tmp_path: Path) -> None:
 
 def test_schema_detection_on_real_files(real_data: Path) -> None:
     datasets = load_fileset({"dy": [str(real_data / "nano_dy.root")], "atlas": [str(real_data / "PHYSLITE_example.root")]})
-    assert open_events(real_data / "PHYSLITE_example.root").metadata["dataset_schema"] == "physlite"
     assert [d.schema for d in datasets] == ["nanoaod", "physlite"]
 
 

@@ -14,7 +14,7 @@ from adsearch.processors.cli import process
 from adsearch.processors.run import run_processor
 from adsearch.store import StoreError, open_store
 
-CHUNK = 1500
+CHUNK = 1000
 
 
 def _assert_same_store(a: Path, b: Path) -> None:
@@ -46,7 +46,7 @@ def test_two_worker_cluster_equals_single_process(serial_store: Path, nano_files
     assert [Path(f["path"]).name for f in attrs["files"]] == [f.name for f in nano_files]
     assert all(len(f["root_uuid"]) == 36 and f["size_bytes"] > 0 for f in attrs["files"])
     cut = attrs["cutflow"]
-    assert cut["events"][0] == 9000 == sum(cut["removed"]) + cut["events"][-1] == summary.n_events_in
+    assert cut["events"][0] == 6000 == sum(cut["removed"]) + cut["events"][-1] == summary.n_events_in
     run_attrs = open_store(out).run_attrs
     assert run_attrs["versions"]["coffea"] and run_attrs["config_hash"] and run_attrs["config"]["processor"] == "lepton"
 
@@ -165,11 +165,11 @@ def test_cli_runs_directory_fileset_and_prints_cutflow(make_nano, tmp_path: Path
 
 
 def test_real_files_into_one_store(real_data: Path, tmp_path: Path) -> None:
-    fileset = {"dy": [str(real_data / "nano_dy.root")], "tt_v15": [str(real_data / "nano_tt_v15.root")],
-               "physlite": [str(real_data / "PHYSLITE_example.root")]}
+    # (v15 goes through the dijet store test; its 2656-branch header is slow to read)
+    fileset = {"dy": [str(real_data / "nano_dy.root")], "physlite": [str(real_data / "PHYSLITE_example.root")]}
     summary = run_processor("lepton", fileset, tmp_path / "s.zarr", n_workers=0, progress=False)
     store = open_store(tmp_path / "s.zarr")
-    assert store.datasets == ["dy", "physlite", "tt_v15"]
+    assert store.datasets == ["dy", "physlite"]
     for ds in store.datasets:
         cut = store.attrs(ds)["cutflow"]
         assert cut["events"][0] == sum(cut["removed"]) + cut["events"][-1]

@@ -1,0 +1,201 @@
+"""Processor benchmarks: kernels, end-to-end ROOT -> Zarr rates, bytes/event, worker memory.
+
+Rows printed:
+
+* RMM kernel events/s/core and ECDF values/s (from ``benchmarks/kernel_rates.py``);
+* lepton and dijet processors end to end (input check, coffea Runner on an embedded Dask
+  cluster, store parts, consolidation) on 1 and 2 worker processes: input events/s/core by
+  wall clock and by worker CPU time (the machine is shared, so CPU-time rates are the stable
+  ones), and the 2-worker speed-up;
+* bytes/event on disk of the stores, and of the RMM alone for each candidate codec;
+* peak RSS per worker against the number of input files (must stay flat).
+
+Inputs: a small generated sample (``adsearch.generator.generate_sample``, Pythia 8 + FastJet)
+replicated into bigger files with fresh event numbers, so object multiplicities are realistic
+while generation time stays small. ``--input-lepton/--input-dijet`` use existing ROOT files.
+
+    python benchmarks/bench_processors.py --events-per-file 50000 --files 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kernel_rates import ecdf_values_per_second, rmm_events_per_second  # noqa: E402
+
+from adsearch.cluster import dask_client  # noqa: E402
+from adsearch.processors.run import run_processor  # noqa: E402
+from adsearch.store import RMM_CHUNK_ROWS, RMM_CODECS, open_store  # noqa: E402
+
+
+def _replicate(sources: list[Path], out: Path, n_events: int, event_offset: int) -> Path:
+    """Write ``n_events`` events cycling through ``sources`` (NanoAOD layout, nX counters)."""
+    arrays = ak.concatenate([uproot.open(s)["Events"].arrays() for s in sources])
+    fields = ak.fields(arrays)
+    collections = [f[1:] for f in fields if f.startswith("n") and any(g.startswith(f[1:] + "_") for g in fields)]
+    grouped = {c: [f for f in fields if f.startswith(c + "_")] for c in collections}
+    member = {f for names in grouped.values() for f in names} | {f"n{c}" for c in collections}
+    flat = [f for f in fields if f not in member]
+
+    rng = np.random.default_rng(event_offset % (2**32))
+
+    def smear(values: object, rep: int) -> object:
+        """Copies after the first get pT and mass scaled by 1 +- 1% per object, so that
+        compression sees distinct events (identical copies would compress unrealistically)."""
+        if rep == 0:
+            return values
+        flat_values = np.asarray(ak.flatten(values, axis=None))
+        scaled = (flat_values * rng.normal(1.0, 0.01, len(flat_values))).astype(flat_values.dtype)
+        return ak.unflatten(scaled, ak.num(values)) if isinstance(values, ak.Array) and values.ndim > 1 else scaled
+
+    def block(sel: ak.Array, shift: int, rep: int) -> dict[str, object]:
+        data: dict[str, object] = {f: np.asarray(sel[f]) for f in flat}
+        data["event"] = np.asarray(sel["event"]).astype(np.uint64) + np.uint64(shift)
+        if "MET_pt" in data:
+            data["MET_pt"] = smear(data["MET_pt"], rep)
+        for c, names in grouped.items():
+            data[c] = ak.zip({n[len(c) + 1:]: (smear(sel[n], rep) if n.endswith(("_pt", "_mass")) else sel[n])
+                              for n in names})
+        return data
+
+    first = block(arrays[:1], 0, 0)
+    types = {k: (v.dtype if isinstance(v, np.ndarray) else v.type) for k, v in first.items()}
+    with uproot.recreate(out) as handle:
+        tree = handle.mktree("Events", types, counter_name=lambda n: f"n{n}")
+        written, rep = 0, 0
+        while written < n_events:
+            take = min(len(arrays), n_events - written)
+            tree.extend(block(arrays[:take], event_offset + rep * 10_000_000, rep))
+            written += take
+            rep += 1
+    return out
+
+
+def _sample(kind: str, given: list[str], work: Path, n_seed_events: int) -> list[Path]:
+    if given:
+        return [Path(p) for p in given]
+    from adsearch.generator.sample import generate_sample
+
+    out = work / f"gen_{kind}"
+    summary = generate_sample(kind, n_seed_events, seed=11, out_dir=out, workers=1)
+    return [Path(f) for f in summary.files]
+
+
+def _worker_cpu(client) -> float:
+    return sum(client.run(time.process_time).values())
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM of this process (ru_maxrss survives fork+exec on Linux, so it would report the
+    parent's peak for a freshly spawned worker)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _worker_peak_rss_mb(client) -> list[float]:
+    return sorted(client.run(_peak_rss_mb).values())
+
+
+def _end_to_end(kind: str, files: list[Path], work: Path, n_workers: int, chunksize: int) -> dict[str, float]:
+    """One fresh cluster: a warm-up run on one small file, then the timed run."""
+    with dask_client(n_workers=n_workers, memory_limit="6GiB") as client:
+        run_processor(kind, {"warm": [str(files[0])]}, work / f"warm_{kind}_{n_workers}", client=client,
+                      chunksize=chunksize, progress=False)
+        cpu0, start = _worker_cpu(client), time.perf_counter()
+        store = work / f"{kind}_{n_workers}w_{len(files)}f.zarr"
+        summary = run_processor(kind, {"bench": [str(f) for f in files]}, store, client=client,
+                                chunksize=chunksize, progress=False)
+        wall = time.perf_counter() - start
+        cpu = _worker_cpu(client) - cpu0
+        peaks = _worker_peak_rss_mb(client)
+    size = sum(p.stat().st_size for p in (store / "bench").rglob("*") if p.is_file())
+    n_in, n_out = summary.n_events_in, summary.n_events_out
+    return {"n_in": n_in, "n_out": n_out, "wall_s": wall, "cpu_s": cpu,
+            "rate_wall_per_core": n_in / wall / n_workers, "rate_cpu": n_in / cpu if cpu > 0 else math.nan,
+            "bytes_per_stored_event": size / max(n_out, 1), "peak_rss_mb": max(peaks), "store": str(store)}
+
+
+def _codec_table(store: Path, max_rows: int = 8 * RMM_CHUNK_ROWS) -> list[tuple[str, float, float]]:
+    """bytes/event and encode rate of each RMM codec on the benchmark's own RMM rows."""
+    rmm = open_store(store).read_rmm("bench", 0, max_rows)
+    rows = []
+    for name, (numcodec, _zarr) in RMM_CODECS.items():
+        codec = numcodec()
+        start = time.process_time()
+        size = 0
+        for lo in range(0, len(rmm), RMM_CHUNK_ROWS):
+            raw = np.ascontiguousarray(rmm[lo:lo + RMM_CHUNK_ROWS]).tobytes()
+            size += len(raw) if codec is None else len(codec.encode(raw))
+        seconds = max(time.process_time() - start, 1e-9)
+        rows.append((name, size / len(rmm), len(rmm) / seconds))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events-per-file", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--seed-events", type=int, default=2000, help="generated events to replicate")
+    parser.add_argument("--chunksize", type=int, default=100_000)
+    parser.add_argument("--input-lepton", nargs="*", default=[])
+    parser.add_argument("--input-dijet", nargs="*", default=[])
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_processors_"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"# bench_processors  workdir={work}  cpus={os.cpu_count()}  load={os.getloadavg()[0]:.1f}")
+
+    print(f"RMM kernel                  {rmm_events_per_second():>12,.0f} events/s/core (target >= 1M)")
+    print(f"ECDF kernel                 {ecdf_values_per_second():>12,.0f} values/s (target >= 20M)")
+
+    results = {}
+    for kind, given in (("lepton", args.input_lepton), ("dijet", args.input_dijet)):
+        seeds = _sample(kind, given, work, args.seed_events)
+        n_files = args.files if kind == "lepton" else max(2, args.files // 2)
+        files = [_replicate(seeds, work / f"{kind}_{i}.root", args.events_per_file, i * 1_000_000_000)
+                 for i in range(n_files)]
+        for n_workers in (1, 2):
+            r = _end_to_end(kind, files, work, n_workers, args.chunksize)
+            results[(kind, n_workers)] = r
+            print(f"{kind:6s} {n_workers} worker(s): {r['n_in']:>9,} events in, {r['n_out']:>9,} stored, "
+                  f"{r['rate_wall_per_core']:>9,.0f} events/s/core (wall), {r['rate_cpu']:>9,.0f} events/s per "
+                  f"worker-CPU-s, {r['bytes_per_stored_event']:7.1f} B/stored event, peak RSS/worker "
+                  f"{r['peak_rss_mb']:6.0f} MB")
+        one, two = results[(kind, 1)], results[(kind, 2)]
+        print(f"{kind:6s} speed-up 2 vs 1 workers (wall): {one['wall_s'] / two['wall_s']:.2f}x (target >= 1.7x)")
+
+    print("\nRMM codecs on the lepton store's RMM rows (bytes/event, encode rows/s on one core):")
+    for name, per_event, rate in _codec_table(Path(results[("lepton", 2)]["store"])):
+        print(f"  {name:22s} {per_event:8.1f} B/event  {rate:>10,.0f} rows/s")
+
+    print("\nPeak RSS per worker vs number of input files (lepton, 2 workers):")
+    lepton_files = sorted(work.glob("lepton_*.root"))
+    for n_files in sorted({1, 2, 4, len(lepton_files)}):
+        sub = work / f"mem{n_files}"
+        sub.mkdir(exist_ok=True)
+        r = _end_to_end("lepton", lepton_files[:n_files], sub, 2, args.chunksize)
+        print(f"  {n_files:3d} files ({r['n_in']:>9,} events): peak RSS/worker {r['peak_rss_mb']:6.0f} MB")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
