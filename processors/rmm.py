@@ -24,8 +24,8 @@ leading jet/b-jet + X mass cells are dropped (they are stored as separate featur
 rest are flattened row-major -> 1287 features.
 
 The public code orders objects by pT; the recipe here orders by E_T (equal for massless
-objects, a few per cent apart for jets). The kernel computes the hyperbolic terms from a = exp(y / 2):
-cosh(y) - 1 = (a - 1/a)^2 / 2 and cosh((y_i - y_j) / 2) - 1 = (a_i - a_j)^2 / (2 a_i a_j), so a
+objects, a few per cent apart for jets). The kernel computes the hyperbolic terms from u = exp(y / 2):
+cosh(y) - 1 = (u - 1/u)^2 / 2 and cosh((y_i - y_j) / 2) - 1 = (u_i - u_j)^2 / (2 u_i u_j), so a
 pair costs one sqrt and no transcendental call, without cancellation near y = 0.
 
 Speed (see ``benchmarks/kernel_rates.py``): per event the kernel zeroes and fills one 5.1 kB
@@ -359,7 +359,7 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
         for a in range(n_obj):
             p = pos[a]
             base = p * size
-            d = kept[a, 5] - kept[a, 6]  # cosh(y) - 1 = (a - 1/a)^2 / 2
+            d = kept[a, 5] - kept[a, 6]  # u = exp(y/2): cosh(y) - 1 = (u - 1/u)^2 / 2
             n_clipped += _place(out, ev, column, base, half_scale * d * d)
             if has_met:
                 sx = kept[a, 0] + mx
@@ -382,7 +382,7 @@ def _rmm_kernel(  # noqa: PLR0913, PLR0915 - flat arrays in, one pass per event
                 sz = kept[a, 2] + kept[b, 2]
                 m2 = se * se - sx * sx - sy * sy - sz * sz
                 n_clipped += _place(out, ev, column, base + q, math.sqrt(max(m2, 0.0)) * inv_s)
-                d = kept[a, 5] - kept[b, 5]  # cosh(dy/2) - 1 = (a_i - a_j)^2 / (2 a_i a_j)
+                d = kept[a, 5] - kept[b, 5]  # cosh((y_a - y_b)/2) - 1 = (u_a - u_b)^2 / (2 u_a u_b)
                 angle = half_scale * d * d * kept[a, 6] * kept[b, 6]
                 n_clipped += _place(out, ev, column, q * size + p, angle)
     return n_clipped, first_bad
