@@ -111,7 +111,8 @@ def main() -> None:
     print(f"{'kernel (1 core)':<26} {'per CPU-s':>12} {'per wall-s':>12} {'unit':<9} {'target':>11}  ok")
     for name, rate_of, unit, target in rows:
         cpu, wall = rate_of(clock="cpu"), rate_of(clock="wall")
-        print(f"{name:<26} {cpu:>12,.0f} {wall:>12,.0f} {unit:<9} {target:>11,.0f}  {'yes' if cpu >= target else 'NO'}")
+        verdict = "yes" if cpu >= target else "NO"
+        print(f"{name:<26} {cpu:>12,.0f} {wall:>12,.0f} {unit:<9} {target:>11,.0f}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -255,7 +255,8 @@ def ecdf_in_regions(
         raise ValueError(f"{n} events: process at most {2**(_INDEX_BITS - 1) - 1} per call")
     keys, starts, first_bad = _region_keys(mj1, mj2, mjj, edges)
     if first_bad >= 0:
-        raise ValueError(f"jet masses of event {first_bad} are not finite: {mj1[first_bad]}, {mj2[first_bad]}")
+        bad = (mj1[first_bad], mj2[first_bad])
+        raise ValueError(f"jet masses of event {first_bad} are not finite: {bad}")
     out = np.full(2 * n, np.nan)
     for r in range(edges.size - 1):
         segment = keys[starts[r] : starts[r + 1]]

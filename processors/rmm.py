@@ -206,7 +206,8 @@ def _sincos(x: float) -> tuple[float, float]:
     r = (x - k * _PIO2_HI) - k * _PIO2_LO
     r2 = r * r
     s = r + r * r2 * (_S1 + r2 * (_S2 + r2 * (_S3 + r2 * (_S4 + r2 * (_S5 + r2 * (_S6 + r2 * _S7))))))
-    c = 1.0 + r2 * (_C1 + r2 * (_C2 + r2 * (_C3 + r2 * (_C4 + r2 * (_C5 + r2 * (_C6 + r2 * (_C7 + r2 * _C8)))))))
+    c = _C7 + r2 * _C8
+    c = 1.0 + r2 * (_C1 + r2 * (_C2 + r2 * (_C3 + r2 * (_C4 + r2 * (_C5 + r2 * (_C6 + r2 * c))))))
     # quadrant q: (sin, cos) = (s, c), (c, -s), (-s, -c), (-c, s); selects, not branches,
     # because azimuths are random and a mispredicted 4-way branch costs more than the series
     q = int(k) & 3
@@ -404,9 +405,11 @@ def _kind_arrays(objs: Any, kind: str) -> tuple[np.ndarray, list[np.ndarray]]:
         if len(objs) == 0 or ak.sum(ak.num(objs, axis=1)) == 0:  # e.g. [[], []] of unknown type
             return np.zeros(len(objs) + 1, dtype=np.int64), [np.zeros(0)] * len(_FIELDS)
         raise ValueError(f"{kind}: records lack the fields {missing} (need {list(_FIELDS)})")
-    if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(layout.content, ak.contents.RecordArray):
+    contents = ak.contents
+    if isinstance(layout, contents.ListOffsetArray) and isinstance(layout.content, contents.RecordArray):
         columns = [layout.content[f] for f in _FIELDS]
-        if all(isinstance(c, ak.contents.NumpyArray) and type(c.data) is np.ndarray and c.data.ndim == 1 for c in columns):
+        plain = [isinstance(c, contents.NumpyArray) and type(c.data) is np.ndarray for c in columns]
+        if all(plain) and all(c.data.ndim == 1 for c in columns):
             offsets = np.asarray(layout.offsets.data, dtype=np.int64)
             lo, hi = int(offsets[0]), int(offsets[-1])
             return offsets - lo, [np.asarray(c.data)[lo:hi] for c in columns]
