@@ -12,7 +12,7 @@ import logging
 import os
 from typing import Any
 
-__all__ = ["configure_tensorflow", "device_name", "worker_address", "worker_threads"]
+__all__ = ["configure_tensorflow", "configured_threads", "device_name", "worker_address", "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def configure_tensorflow(threads: int | None = None) -> Any:
     _CONFIGURED["threads"] = threads
     log.info("TensorFlow %s on %s with %d intra-op threads", tf.__version__, device_name(), threads)
     return tf
+
+
+def configured_threads() -> int | None:
+    """TF intra-op threads set by :func:`configure_tensorflow` in this process (None before)."""
+    return _CONFIGURED.get("threads")
 
 
 def device_name() -> str:

@@ -28,6 +28,7 @@ def test_retrains_run_as_tasks_on_the_workers(client, tmp_path, rmm_rows) -> Non
     assert workers <= set(client.scheduler_info()["workers"]) and len(workers) >= 1
     assert [r["index"] for r in record["retrains"]] == [0, 1]
     assert all(r["device"] for r in record["retrains"])
+    assert all(r["tf_threads"] == 1 for r in record["retrains"])  # one TF thread per 1-thread worker
     assert trained.chosen_index == median_index(record["val_losses"])
 
 
