@@ -24,6 +24,7 @@ def ae() -> None:
     """Autoencoder search: train the RMM autoencoder, score events, probe it, search."""
 
 
+# _client and _with_cluster_options are shared with adsearch.aesearch.cli (ae search): keep their names.
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int) -> Iterator[Any | None]:
     """A Dask client (``--scheduler`` or an embedded cluster), or None for ``--workers 0``."""
