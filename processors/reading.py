@@ -40,7 +40,7 @@ SCHEMAS = {"Events": "nanoaod", "CollectionTree": "physlite"}
 #: dataset metadata key <- sidecar keys that may carry it (the generator writes the sample-level
 #: ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` into every chunk's sidecar).
 _SIDECAR_KEYS = {"xsec_pb": ("xsec_pb", "sample_cross_section_pb"),
-                 "lumi_pb": ("lumi_pb", "equivalent_lumi_pb")}
+                 "luminosity_pb": ("luminosity_pb", "lumi_pb", "equivalent_lumi_pb")}
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
-import uproot
 
 from adsearch.errors import BadInputError, ConfigError
 from adsearch.processors.objects import ObjectReader
-from adsearch.processors.reading import check_input_file, load_fileset, open_events, InputFile
+from adsearch.processors.reading import InputFile, check_input_file, load_fileset
 
 
 def test_fileset_yaml_list_mapping_glob_and_sidecar(tmp_path: Path, make_nano) -> None:
@@ -27,7 +26,7 @@ def test_fileset_yaml_list_mapping_glob_and_sidecar(tmp_path: Path, make_nano) -
     )
     datasets = {d.name: d for d in load_fileset(spec)}
     assert [Path(f.path).name for f in datasets["bkg"].files] == ["f0.root", "f1.root"]
-    assert datasets["bkg"].metadata == {"xsec_pb": 2.5, "lumi_pb": 1500.0}  # sample-level values
+    assert datasets["bkg"].metadata == {"xsec_pb": 2.5, "luminosity_pb": 1500.0}  # sample-level values
     assert datasets["bkg"].files[1].sidecar["cross_section_pb"] == 2.0
     assert datasets["sig"].metadata["xsec_pb"] == 0.1  # explicit metadata wins over the sidecar
     assert datasets["bkg"].schema == "nanoaod"
