@@ -250,7 +250,6 @@ def fit_spectrum(
     cov_z = np.asarray(minuit.covariance) if minuit.covariance is not None else np.full((theta.size,) * 2, np.nan)
     cov_theta = whiten @ cov_z @ whiten.T
     mu, grad = mu_grad(theta)
-    count_cov = grad @ cov_theta @ grad.T
     jac = model.function.jacobian_params_theta(theta[:k])
     if template is not None:
         jac = np.block([[jac, np.zeros((k, 1))], [np.zeros((1, k)), np.ones((1, 1))]])
@@ -263,7 +262,6 @@ def fit_spectrum(
     chi2, pearson, n_groups = goodness_of_fit(mu, n, used, gof_min_expected)
     ndf = n_groups - theta.size
     p_value = float(sps.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan")
-    del count_cov  # the background-only covariance is what callers propagate
     return FitResult(
         function=model.function.name,
         params=params,
