@@ -9,16 +9,23 @@ Layout (zarr v3, local directory)::
                                per work unit starting on a chunk boundary (zero-padded tail)
     STORE/<dataset>/rmm_segments  (logical start, physical start, rows) of each segment
     STORE/<dataset>/rmm_index  (k,) int64 event rows that have an RMM (all rows, or a seeded fraction)
-    STORE/_parts/<dataset>/<unit>/   per-work-unit output (npz + zstd frames), deleted after consolidation
+    STORE/_parts/<dataset>/<unit>/   per-work-unit output (npz + RMM chunks), deleted after consolidation
 
 Write design (why): Zarr silently loses data when two writers touch the same chunk, and a worker
 cannot know where its events land before all earlier work units are counted. So every work unit
-writes its own *part* (a private group nobody else touches) and commits it with a marker file
-written last (atomic rename); a rerun finds the marker and skips the unit. A final consolidation
-step concatenates the parts in a fixed order (fileset order, then entry range) into the dataset
-arrays with writes that always start on a chunk boundary and cover whole chunks (only the array's
-tail may be short). Different consolidation tasks own disjoint chunk ranges, so they may run in
-parallel on Dask workers. The result does not depend on how many workers ran or in which order.
+writes its own *part* (private files nobody else touches) and commits it with a marker file
+written last (atomic rename); a rerun finds the marker and skips the unit (coffea's checkpointer
+hook). A final consolidation step then builds the dataset in a fixed order (fileset order, then
+entry range), so the result does not depend on how many workers ran or in which order:
+
+* per-event columns are concatenated with writes that start on a chunk boundary and cover whole
+  chunks (only the array's tail may be short; :func:`write_aligned` refuses anything else);
+  consolidation tasks own disjoint chunk ranges, so they may run in parallel on Dask workers;
+* the RMM (~98% of the bytes) is never rewritten: workers encode it directly as finished Zarr
+  chunks (unit rows start on a chunk boundary, the last chunk zero-padded), and consolidation
+  hard-links those files into ``rmm/c/<i>/0``. ``rmm_segments`` maps the k stored RMMs back
+  to logical order. The codec (default zstd level 1) was chosen by measurement: see
+  ``RMM_CODECS`` and benchmarks/bench_processors.py (~70 B/event, ~330k rows/s per core).
 """
 
 from __future__ import annotations
