@@ -9,6 +9,7 @@ One statistics layer for the three searches; modules follow the analysis' steps:
 - :mod:`~adsearch.stats.bumphunter`  BumpHunter with look-elsewhere effect, ``bump_hunt``
 - :mod:`~adsearch.stats.significance` Asimov / observed Z, window Z, Delta-Z
 - :mod:`~adsearch.stats.likelihood`  pyhf models and workspaces, ``discovery_significance``
+- :mod:`~adsearch.stats.profile`     the same likelihood with exact gradients (fast asymptotic CLs)
 - :mod:`~adsearch.stats.limits`      CLs upper limits (asymptotic and toys), ``gaussian_limits``
 - :mod:`~adsearch.stats.closure`     spurious signal and the 2025 non-closure correction
 - :mod:`~adsearch.stats.plots`       mplhep figures (spectrum + fit, BumpHunter, Brazil band)
@@ -28,6 +29,7 @@ __all__ = [
     "likelihood",
     "limits",
     "plots",
+    "profile",
     "significance",
     "strategies",
 ]
