@@ -307,6 +307,7 @@ def gaussian_limits(
     extra_sigma: np.ndarray | None = None,
     background_alt: np.ndarray | None = None,
     window_sigmas: float = 3.0,
+    min_acceptance: float = 0.8,
     method: Method = "auto",
     workspace_dir: str | Path | None = None,
     **kwargs: Any,
@@ -317,7 +318,9 @@ def gaussian_limits(
     quadrature with ``width_fraction`` x mass (0 or 0.15 in the searches). The likelihood uses
     the bins within ``window_sigmas`` of the mass; ``background_sigma`` may be per-bin (1-D,
     uncorrelated) or a count covariance (2-D, preferred: e.g. ``AEFitResult.count_covariance``).
-    Masses whose window falls outside the spectrum are skipped.
+    Near the ends of the spectrum the window is truncated; masses with less than
+    ``min_acceptance`` of the Gaussian inside the spectrum are skipped. Yields stay per
+    produced event over the full Gaussian (``acceptance`` records the fraction in the window).
     """
     edges = validate_edges(edges_gev, np.asarray(counts).size)
     res_fn = mass_resolution_gev if resolution_fn is None else resolution_fn
@@ -327,10 +330,10 @@ def gaussian_limits(
     for mass in np.asarray(masses_gev, dtype=float):
         sigma = _signal_sigma(mass, width_fraction, res_fn)
         lo, hi = mass - window_sigmas * sigma, mass + window_sigmas * sigma
-        if lo < edges[0] or hi > edges[-1]:
-            continue
         sel = np.flatnonzero((edges[1:] > lo) & (edges[:-1] < hi))
         template = gaussian_template(edges, mass, sigma)
+        if sel.size == 0 or template[sel].sum() < min_acceptance:
+            continue
         path = None
         if workspace_dir is not None:
             path = Path(workspace_dir) / f"gauss_m{mass:.0f}_w{width_fraction:g}.json"

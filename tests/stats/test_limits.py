@@ -58,6 +58,10 @@ def test_gaussian_templates_and_limits_shape() -> None:
     # a wider signal window holds more background: a weaker limit than a narrow one
     narrow = gaussian_limits(n, b, 0.01 * b, edges, masses_gev=[1000.0], width_fraction=0.0, method="asymptotic")
     assert narrow[0].expected < pts[0].expected
+    # at the edge of the spectrum: truncated window kept above min_acceptance, else skipped
+    edge = gaussian_limits(n, b, 0.01 * b, edges, masses_gev=[6500.0, 7500.0], width_fraction=0.15, method="toys", n_toys=2000)
+    assert [p.mass_gev for p in edge] == [6500.0]
+    assert 0.8 < edge[0].acceptance < 0.99 and edge[0].window_hi_gev == 8000.0
 
 
 def test_injected_signal_raises_observed_limit(tmp_path) -> None:
