@@ -178,7 +178,9 @@ def fit_spectrum(
     ``start_params``: physical starting parameters, overriding the least-squares start.
     ``gof_min_expected``: for chi2/ndf only, adjacent fitted bins are merged until each group
     expects this many events (empty tails would otherwise inflate ndf).
-    A fit that does not converge is returned with ``converged=False`` and Minuit's reason.
+    A fit that does not converge is returned with ``converged=False`` and Minuit's reason; one
+    that cannot start (fewer non-empty fitted bins than parameters) with NaN values and why.
+    Malformed input (shapes, negative or non-finite counts) raises ValueError.
 
     >>> edges = np.linspace(1000.0, 3000.0, 41)
     >>> mu = expected_counts("three_param", [2e3, 10.0, 5.0], edges)
@@ -199,6 +201,9 @@ def fit_spectrum(
     if used.shape != n.shape:
         raise ValueError(f"mask shape {used.shape} does not match counts shape {n.shape}")
     k = model.function.n_params
+    n_nonzero = int(np.count_nonzero(n[used] > 0))
+    if n_nonzero < k + (signal_template is not None):
+        return _failed_result(model, n, used, f"{n_nonzero} fitted bins with counts > 0, need >= {k}")
     theta0, whiten = _starting_theta(model, n, used)
     if start_params is not None:
         theta0 = model.function.theta_from_params(np.asarray(start_params, dtype=float))
@@ -284,6 +289,19 @@ def fit_spectrum(
         signal_yield=None if template is None else float(theta[k]),
         signal_error=None if template is None else float(np.sqrt(max(cov_theta[k, k], 0.0))),
         nfcn=int(minuit.nfcn),
+    )
+
+
+def _failed_result(model: BinnedModel, n: np.ndarray, used: np.ndarray, message: str) -> FitResult:
+    """A fit that could not start: NaN numbers, ``converged=False`` and the reason."""
+    k, nb = model.function.n_params, model.n_bins
+    return FitResult(
+        function=model.function.name, params=np.full(k, np.nan), param_errors=np.full(k, np.nan),
+        covariance=np.full((k, k), np.nan), expected=np.full(nb, np.nan), sigma=np.full(nb, np.nan),
+        count_covariance=np.full((nb, nb), np.nan), chi2=float("nan"), pearson_chi2=float("nan"),
+        ndf=int(used.sum()) - k, p_value=float("nan"), converged=False, message=message,
+        edges_gev=model.edges_gev, counts=n, mask=used, theta=np.full(k, np.nan),
+        theta_covariance=np.full((k, k), np.nan),
     )
 
 

@@ -82,25 +82,15 @@ def _try_functions(
     p_threshold: float,
     iteration: int,
     attempts: list[Attempt],
-) -> FitResult | None:
-    """First fit (in ``functions`` order) that converges with p > threshold, else None."""
+) -> tuple[bool, FitResult]:
+    """(accepted, fit): the first fit (in ``functions`` order) that converges with
+    p > threshold, else (False, the last fit tried)."""
     for name in functions:
-        try:
-            fit = fit_spectrum(counts, edges_gev, name, mask=mask)
-        except ValueError as exc:
-            attempts.append(Attempt(name, iteration, float("nan"), False, int(mask.sum()), str(exc)))
-            continue
+        fit = fit_spectrum(counts, edges_gev, name, mask=mask)
         attempts.append(Attempt(name, iteration, fit.p_value, fit.converged, int(mask.sum()), fit.message))
         if fit.converged and fit.p_value > p_threshold:
-            return fit
-    return None
-
-
-def _last_fit(counts: np.ndarray, edges_gev: np.ndarray, mask: np.ndarray, name: str) -> FitResult | None:
-    try:
-        return fit_spectrum(counts, edges_gev, name, mask=mask)
-    except ValueError:
-        return None
+            return True, fit
+    return False, fit
 
 
 def cwola_fit_signal_region(regions_gev: Sequence[float], index: int) -> tuple[float, float]:
@@ -139,6 +129,7 @@ def fit_strategy_a(
     attempts: list[Attempt] = []
     iteration = 0
     mask = last_mask = ~in_sr
+    fit: FitResult | None = None
     while True:
         lo, hi = edges[0] + iteration * shrink_gev, edges[-1] - iteration * shrink_gev
         mask = (centres > lo) & (centres < hi) & ~in_sr
@@ -146,12 +137,10 @@ def fit_strategy_a(
         if not left.any() or not right.any() or mask.sum() < len(SEQUENTIAL_FUNCTIONS) + 3:
             break
         last_mask = mask
-        fit = _try_functions(n, edges, mask, functions, p_threshold, iteration, attempts)
-        if fit is not None:
+        accepted, fit = _try_functions(n, edges, mask, functions, p_threshold, iteration, attempts)
+        if accepted:
             return StrategyResult("A", True, fit.function, iteration, fit, mask, "ok", attempts)
         iteration += 1
-    last = attempts[-1] if attempts else None
-    fit = _last_fit(n, edges, last_mask, last.function) if last else None
     msg = f"no function reached sideband p > {p_threshold} before the sidebands ran out after {iteration} iterations"
     return StrategyResult("A", False, None, iteration, fit, last_mask, msg, attempts)
 
@@ -181,10 +170,11 @@ def fit_strategy_b(
     iteration = 0
     mask = active & ~sr
     last_mask = mask
+    fit: FitResult | None = None
     while mask.sum() >= min_sideband_bins:
         last_mask = mask
-        fit = _try_functions(n, edges_gev, mask, functions, p_threshold, iteration, attempts)
-        if fit is not None:
+        accepted, fit = _try_functions(n, edges_gev, mask, functions, p_threshold, iteration, attempts)
+        if accepted:
             return StrategyResult("B", True, fit.function, iteration, fit, mask, "ok", attempts)
         left = np.flatnonzero(mask[: sr_idx[0]])
         right = np.flatnonzero(mask[sr_idx[-1] + 1 :]) + sr_idx[-1] + 1
@@ -194,8 +184,6 @@ def fit_strategy_b(
             active[right[-1]] = False
         mask = active & ~sr
         iteration += 1
-    last = attempts[-1] if attempts else None
-    fit = _last_fit(n, edges_gev, last_mask, last.function) if last else None
     msg = (
         f"no function reached sideband p > {p_threshold}; fewer than {min_sideband_bins} "
         f"sideband bins remain after {iteration} iterations"
