@@ -96,3 +96,13 @@ def test_fast_engine_matches_pyhf_with_every_nuisance_type() -> None:
     z_fast = discovery_significance(*args, engine="fast", **kw).z
     z_pyhf = discovery_significance(*args, **kw).z
     assert z_fast == pytest.approx(z_pyhf, abs=2e-3)
+
+
+@pytest.mark.parametrize(("n_obs", "b"), [(2.0, 1.5), (5.0, 3.0)])
+def test_toy_cls_matches_exact_counting_experiment(n_obs: float, b: float) -> None:
+    """Single bin, no uncertainty: CLs = P(n <= n_obs | s + b) / P(n <= n_obs | b) exactly."""
+    from scipy import optimize, stats
+
+    exact = optimize.brentq(lambda s: stats.poisson.cdf(n_obs, s + b) / stats.poisson.cdf(n_obs, b) - 0.05, 0.01, 50.0)
+    toys = upper_limit(LikelihoodInputs.make([n_obs], [1.0], [b]), method="toys", n_toys=100000)
+    assert toys.observed == pytest.approx(exact, rel=0.03)
