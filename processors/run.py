@@ -73,6 +73,7 @@ class ProcessSummary:
     datasets: dict[str, DatasetSummary]
     wall_s: float
     n_workers: int
+    phase_s: dict[str, float] = field(default_factory=dict)  # check, process, consolidate (wall)
 
     @property
     def n_events_in(self) -> int:
@@ -242,8 +243,11 @@ def run_processor(
         context = nullcontext(None)
     else:
         context = dask_client(scheduler, n_workers=max(n_workers, 1))
+    phases: dict[str, float] = {}
     with context as active:
+        tick = time.perf_counter()
         checked = _check_files(kind, datasets, active)
+        phases["check"] = time.perf_counter() - tick
         bad = {p: r for p, r in checked.items() if isinstance(r, BadInputError)}
         if bad and not skip_bad_files:
             first = next(iter(bad.values()))
@@ -260,7 +264,10 @@ def run_processor(
             if good:
                 todo.append(Dataset(d.name, good, d.metadata))
         proc = processor_class(str(store), cfg, rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
+        tick = time.perf_counter()
         output = _run_coffea(proc, todo, active, chunksize, store, progress, checked) if todo else {}
+        phases["process"] = time.perf_counter() - tick
+        tick = time.perf_counter()
         for d in datasets:
             if d.name in summaries:
                 continue
@@ -268,7 +275,8 @@ def run_processor(
                                                 checked, bad, skip_bad_files, settings, chash, rmm_codec,
                                                 submit=active.submit if active is not None else None,
                                                 keep_parts=keep_parts, kind=kind)
-    return ProcessSummary(str(store), kind, summaries, time.perf_counter() - start, n_workers)
+        phases["consolidate"] = time.perf_counter() - tick
+    return ProcessSummary(str(store), kind, summaries, time.perf_counter() - start, n_workers, phases)
 
 
 def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[str, Any],
