@@ -57,15 +57,13 @@ class BinnedModel:
 
     def counts_and_gradient(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """mu (n_bins,) and d mu / d theta (n_bins, n_params)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            f = self.w_nodes * np.exp(self.basis @ theta)
+        f = self.w_nodes * np.exp(np.clip(self.basis @ theta, -300.0, 300.0))
         mu = f.sum(axis=1)
         grad = np.einsum("bq,bqk->bk", f, self.basis)
         return mu, grad
 
     def counts(self, theta: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):
-            return (self.w_nodes * np.exp(self.basis @ theta)).sum(axis=1)
+        return (self.w_nodes * np.exp(np.clip(self.basis @ theta, -300.0, 300.0))).sum(axis=1)
 
 
 def expected_counts(

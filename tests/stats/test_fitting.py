@@ -143,3 +143,17 @@ def test_accepts_hist_objects(rng: np.random.Generator, spectrum) -> None:
     from_hist = fit_spectrum(h, None, "three_param")
     from_numpy = fit_spectrum(h.values(), edges, "three_param")
     np.testing.assert_allclose(from_hist.params, from_numpy.params)
+
+
+@pytest.mark.parametrize("total", [50.0, 300.0])
+def test_low_statistics_fits_converge(total: float, spectrum) -> None:
+    """Few events over 0.5-8 TeV (mostly empty bins): the five-parameter fits still converge."""
+    edges = resolution_binning(500.0, 8000.0)
+    mu, _ = spectrum("five_param", edges, total)
+    rng = np.random.default_rng(int(total))
+    for name in ("five_param", "five_param_alt"):
+        for _ in range(6):
+            n = rng.poisson(mu)
+            fit = fit_spectrum(n, edges, name)
+            assert fit.converged, fit.message
+            assert fit.expected.sum() == pytest.approx(n.sum(), rel=5e-3)  # extended-likelihood normalisation
