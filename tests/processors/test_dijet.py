@@ -93,3 +93,18 @@ def test_dijet_store_from_real_v15_and_generated(nano_files: list[Path], real_da
     assert store.attrs("tt_v15")["cutflow"]["events"][0] == 200
     with pytest.raises(StoreError, match="without RMM"):
         store.rmm_index("gen")
+
+
+def test_physlite_large_r_jets_through_the_dijet_store(real_data: Path, tmp_path: Path) -> None:
+    """PHYSLITE (MeV, LargeRJets with Tau*_wta) with cuts loosened for this small ttbar file."""
+    config = {"lead_pt_min_gev": 200.0, "jet_mass_max_gev": 3500.0}
+    run_processor("dijet", {"atlas": [str(real_data / "PHYSLITE_example.root")]}, tmp_path / "p.zarr",
+                  config=config, n_workers=0, progress=False)
+    store = open_store(tmp_path / "p.zarr")
+    cols = store.read("atlas", ["mj1_gev", "mj2_gev", "mjj_gev", "tau21_j1", "pt_j1_gev"])
+    assert store.n_events("atlas") > 0
+    assert (cols["mj1_gev"] >= cols["mj2_gev"]).all() and (cols["mj2_gev"] > 30).all()
+    assert (cols["pt_j1_gev"] > 200).all() and (cols["pt_j1_gev"] < 5000).all()  # GeV, not MeV
+    assert np.isfinite(cols["tau21_j1"]).all() and (cols["tau21_j1"] >= 0).all()
+    cut = store.attrs("atlas")["cutflow"]
+    assert cut["events"][0] == 100 == sum(cut["removed"]) + cut["events"][-1]
