@@ -364,6 +364,10 @@ class FeatureStore:
         self.path = path
         self._root = root
         self._mode = mode
+        self._groups: dict[str, zarr.Group] = {}  # committed datasets, looked up once
+        for name, group in root.groups():
+            if not name.startswith("_") and group.attrs.get("committed"):
+                self._groups[name] = group
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.path)!r}, datasets={self.datasets})"
@@ -371,17 +375,16 @@ class FeatureStore:
     @property
     def datasets(self) -> list[str]:
         """Committed datasets (consolidated groups), sorted."""
-        return sorted(name for name, group in self._root.groups()
-                      if not name.startswith("_") and group.attrs.get("committed"))
+        return sorted(self._groups)
 
     @property
     def run_attrs(self) -> dict[str, Any]:
         return dict(self._root.attrs)
 
     def _group(self, dataset: str) -> zarr.Group:
-        if dataset not in self.datasets:
+        if dataset not in self._groups:
             raise StoreError(f"{self.path}: unknown dataset {dataset!r}; the store has {self.datasets}")
-        return self._root[dataset]
+        return self._groups[dataset]
 
     def attrs(self, dataset: str) -> dict[str, Any]:
         return dict(self._group(dataset).attrs)
