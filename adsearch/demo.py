@@ -74,10 +74,10 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
     _stage("1/5 generate (Pythia 8 + FastJet -> NanoAOD ROOT)")
     t0 = time.perf_counter()
     made = {"background": generate_sample("lepton", config.background_events, config.seed, samples / "background",
-                                          workers=config.workers)}
+                                          workers=config.workers, progress=True)}
     for i, (name, sig) in enumerate(config.signals.items()):
         made[name] = generate_sample("lepton", sig.events, config.seed + 1 + i, samples / name, signal=name,
-                                     workers=config.workers)
+                                     workers=config.workers, progress=True)
     fileset = out / "fileset.yaml"
     fileset.write_text(yaml.safe_dump({
         name: {"files": {str(p): "Events" for p in summary.files},
@@ -112,7 +112,10 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
         t0 = time.perf_counter()
         names = list(config.signals)
         base = {"signal_datasets": names, "seed": config.seed, **config.search}
-        null = run_ae_search(store, out / "search_background_only", load_config(AESearchConfig, base), client=client)
+        # CLs limits are computed once, on the pseudo-data with the injected signal, where the
+        # observed limit should rise above the expected band at the injected mass
+        null = run_ae_search(store, out / "search_background_only",
+                             load_config(AESearchConfig, {**base, "limit_regions": []}), client=client)
         injected_xsec = {config.inject: config.signals[config.inject].inject_xsec_pb} if config.inject else {}
         injected = run_ae_search(
             store, out / "search_injected", load_config(AESearchConfig, {**base, "inject_xsec_pb": injected_xsec}),
