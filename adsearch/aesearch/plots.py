@@ -50,10 +50,10 @@ def plot_scores(
             ax.text(region.threshold, 0.97, f" {region.label}", transform=ax.get_xaxis_transform(),
                     rotation=90, va="top", ha="right", fontsize=11)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=0.5)
+    ax.set_ylim(0.5, 300.0 * max(1, data_scores.size / 20))  # headroom for the legend
     ax.set_xlabel("anomaly score ln(MSE)")
     ax.set_ylabel("events")
-    ax.legend(fontsize=11, loc="upper right", bbox_to_anchor=(0.9, 1.0))
+    ax.legend(fontsize=10, loc="upper left", ncol=2)
     ax.set_title(f"adsearch generated data, √s = 13 TeV, {luminosity_ipb:.3g} pb$^{{-1}}$", fontsize=12)
     return fig
 
