@@ -22,7 +22,8 @@ from adsearch.processors.rmm import (
     rmm_features,
     rmm_layout,
 )
-from adsearch.processors.rmm import _kind_arrays, _sincos
+from adsearch.processors.rmm import _kind_arrays
+from adsearch.processors.rmm_kernel import _sincos
 
 REAL_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 MASSES_GEV = {"muon": 0.10566, "electron": 0.000511, "photon": 0.0}
