@@ -67,7 +67,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
     from adsearch.provenance import run_record, write_json
 
     config = config or DemoConfig()
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # the fileset lists absolute paths: it is read from out/
     samples, store = out / "samples", out / "store.zarr"
     timings: dict[str, float] = {}
 
@@ -80,7 +80,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
                                      workers=config.workers, progress=True)
     fileset = out / "fileset.yaml"
     fileset.write_text(yaml.safe_dump({
-        name: {"files": {str(p): "Events" for p in summary.files},
+        name: {"files": {str(Path(p).resolve()): "Events" for p in summary.files},
                "metadata": {"luminosity_pb": float(summary.luminosity_pb), "xsec_pb": float(summary.cross_section_pb)}}
         for name, summary in made.items()
     }))
