@@ -47,8 +47,8 @@ def plot_scores(
     for region in regions:
         if np.isfinite(region.threshold):
             ax.axvline(region.threshold, ls="--", color="grey")
-            ax.text(region.threshold, 0.97, f" {region.label}", transform=ax.get_xaxis_transform(),
-                    rotation=90, va="top", ha="right", fontsize=11)
+            ax.text(region.threshold, 0.03, f" {region.label}", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="bottom", ha="right", fontsize=11)
     ax.set_yscale("log")
     ax.set_ylim(0.5, 300.0 * max(1, data_scores.size / 20))  # headroom for the legend
     ax.set_xlabel("anomaly score ln(MSE)")
