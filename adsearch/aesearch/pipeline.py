@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from adsearch.aesearch.config import MASS_SPECTRA, AESearchConfig
 from adsearch.aesearch.data import (
@@ -128,7 +127,7 @@ def run_ae_search(
 
     summary = SearchSummary(lumi, data.n_events, n_injected, regions, spectra, sensitivity, timings)
     t0 = time.perf_counter()
-    plots.save_all(summary, data, signals, weights, out / "plots")
+    plots.save_all(summary, data, signals, out / "plots")
     timings["plots"] = time.perf_counter() - t0
     write_json(out / "results.json", {**summary.to_dict(), "provenance": run_record(
         "ae-search", config.model_dump(), store=str(store_path), store_run=store.run_attrs.get("config_hash"))})

@@ -4,6 +4,8 @@ Delta-Z versus mass. Everything returns a matplotlib Figure (Agg) for the caller
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -18,7 +20,11 @@ from adsearch.aesearch.spectra import SpectrumResult  # noqa: E402
 from adsearch.stats.limits import LimitPoint  # noqa: E402
 from adsearch.stats.plots import plot_limits  # noqa: E402
 
-__all__ = ["plot_scores", "plot_region_spectra", "plot_delta_z"]
+if TYPE_CHECKING:
+    from adsearch.aesearch.data import SampleColumns
+    from adsearch.aesearch.pipeline import SearchSummary
+
+__all__ = ["save_all", "plot_scores", "plot_region_spectra", "plot_delta_z"]
 
 _SPECTRUM_LABELS = {
     "jj": r"$m_{jj}$", "jb": r"$m_{jb}$", "bb": r"$m_{bb}$", "je": r"$m_{je}$", "jmu": r"$m_{j\mu}$",
@@ -116,10 +122,10 @@ def plot_delta_z(points: Sequence[BenchmarkSensitivity]) -> plt.Figure:
     return fig
 
 
-def save_all(summary, data, signals, weights, plot_dir) -> list[str]:  # type: ignore[no-untyped-def]
+def save_all(
+    summary: SearchSummary, data: SampleColumns, signals: dict[str, SampleColumns], plot_dir: str | Path
+) -> list[str]:
     """Write every figure of a finished search as PNG into ``plot_dir``; return the file names."""
-    from pathlib import Path
-
     plot_dir = Path(plot_dir)
     written = []
 
