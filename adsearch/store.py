@@ -60,6 +60,9 @@ _RMM_INDEX = "rmm_index"
 _RMM_SEGMENTS = "rmm_segments"
 _PARTS = "_parts"
 _COMMIT = ".commit"
+#: Columns per consolidation task: a block of rows is split over several tasks, so that even a
+#: small dataset (one block) keeps every worker busy; each task still writes whole chunks.
+_COLUMNS_PER_TASK = 4
 _RMM_ARRAYS = frozenset({_RMM, _RMM_INDEX, _RMM_SEGMENTS})
 _PROTECTED = _RMM_ARRAYS | {"run", "luminosityBlock", "event"}
 
@@ -272,8 +275,8 @@ def consolidate_dataset(
 ) -> int:
     """Concatenate committed parts (in the given order) into the dataset group; return n_events.
 
-    ``submit(func, *args)`` (e.g. a Dask ``client.submit``) runs blocks in parallel; each block
-    owns whole chunks, so parallel writes never share a chunk.
+    ``submit(func, *args)`` (e.g. a Dask ``client.submit``) runs (row block, column group) tasks
+    in parallel; each owns whole chunks of its columns, so parallel writes never share a chunk.
     """
     store = str(store)
     root = zarr.open_group(store, mode="a")
@@ -291,8 +294,9 @@ def consolidate_dataset(
                            chunks=(EVENT_CHUNK,), compressors=_column_codec())
     has_rmm = template is not None and template.has_rmm
     run = submit or (lambda func, *args: func(*args))
-    futures = [run(_block_task, store, dataset, names, lo, hi, pieces)
-               for lo, hi, pieces in _plan_blocks([u.n_rows for u in units], [u.key for u in units], 4 * EVENT_CHUNK)]
+    blocks = _plan_blocks([u.n_rows for u in units], [u.key for u in units], 4 * EVENT_CHUNK)
+    futures = [run(_block_task, store, dataset, names[i:i + _COLUMNS_PER_TASK], lo, hi, pieces)
+               for lo, hi, pieces in blocks for i in range(0, len(names), _COLUMNS_PER_TASK)]
     if has_rmm:
         _link_rmm(group, store, dataset, units, rmm_codec)
     for future in futures:

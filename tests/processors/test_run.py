@@ -52,6 +52,13 @@ def test_two_worker_cluster_equals_single_process(serial_store: Path, nano_files
     assert run_attrs["versions"]["coffea"] and run_attrs["config_hash"] and run_attrs["config"]["processor"] == "lepton"
 
 
+def test_embedded_workers_run_without_the_dask_profiler(dask_cluster) -> None:
+    import dask
+
+    enabled = dask_cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(enabled.values()) == [False, False]
+
+
 def test_store_content_and_ids(serial_store: Path) -> None:
     store = open_store(serial_store)
     cols = store.read("bkg", ["event", "weight", "truth_process_id", "n_muon", "n_electron", "met_gev"])
@@ -153,6 +160,22 @@ def test_duplicate_events_are_refused(make_nano, tmp_path: Path) -> None:
     b.write_bytes(a.read_bytes())
     with pytest.raises(StoreError, match="duplicated"):
         run_processor("lepton", {"d": [str(a), str(b)]}, tmp_path / "s.zarr", n_workers=0, progress=False)
+
+
+def test_duplicate_id_count_matches_numpy_unique() -> None:
+    from adsearch.processors.run import _count_duplicated_ids
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    run = rng.integers(1, 4, n)
+    lumi = rng.integers(1, 6, n)
+    event = rng.integers(0, 3000, n).astype(np.uint64)  # many equal event numbers in other runs/lumis
+    ids = np.stack([run, lumi, event.astype(np.int64)], axis=1)
+    expected = n - len(np.unique(ids, axis=0))
+    assert expected > 0
+    assert _count_duplicated_ids(run, lumi, event) == expected
+    unique_rows = np.unique(ids, axis=0)
+    assert _count_duplicated_ids(*(unique_rows[:, i] for i in range(3))) == 0
 
 
 def test_cli_runs_directory_fileset_and_prints_cutflow(make_nano, tmp_path: Path) -> None:
