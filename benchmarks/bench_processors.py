@@ -119,6 +119,7 @@ def _warm(kind: str, path: str, store: str) -> int:
     from adsearch.processors.lepton import LeptonProcessor
     from adsearch.processors.reading import open_events
 
+    store = f"{store}_{os.getpid()}"  # client.run calls every worker at once: one store each
     events = open_events(path, entry_start=0, entry_stop=2000)
     events.metadata.update({"dataset": "warm", "entrystart": 0, "entrystop": len(events), "fileuuid": "warm"})
     proc = (LeptonProcessor if kind == "lepton" else DijetProcessor)(store)

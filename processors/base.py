@@ -10,6 +10,7 @@ coffea's checkpointing, so a rerun loads committed units instead of reprocessing
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 import threading
@@ -27,9 +28,10 @@ from adsearch.errors import BadInputError
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.objects import ObjectReader
 
-__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key"]
+__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key", "collect_previous_unit"]
 
 _local = threading.local()
+_collections = {"done": 0}
 
 
 class Selection(NamedTuple):
@@ -128,6 +130,30 @@ class StoreProcessor(processor.ProcessorABC):
         return accumulator
 
 
+def collect_previous_unit() -> None:
+    """In a Dask worker, free the previous work unit's reference cycles before the next unit opens.
+
+    uproot's file and TTree models and coffea's virtual arrays form reference cycles, so a
+    finished unit's buffers (~30 MB per 100k lepton events) wait for Python's next full garbage
+    collection, which comes after an unpredictable number of units: worker peak memory then grew
+    with the number of input files (measured: 382 -> 506 MB for 1 -> 8 units per worker). A full
+    collection costs ~110 ms over the ~360k objects of the imported stack, so after the first
+    unit those are frozen (``gc.freeze``) and every later collection takes ~1 ms. Outside Dask
+    workers (in-process runs, a notebook) nothing is done: freezing a user's objects would
+    keep them alive for good.
+    """
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return
+    gc.collect()
+    _collections["done"] += 1
+    if _collections["done"] == 2:  # the stack is imported and JIT-compiled after one unit
+        gc.freeze()
+
+
 def _is_read_error(exc: BaseException) -> bool:
     """True for exceptions raised while decompressing/deserializing ROOT baskets."""
     import uproot
@@ -151,6 +177,7 @@ class PartCheckpointer(CheckpointerABC):
         self.store_path = str(store_path)
 
     def load(self, metadata: Any, processor_instance: Any) -> Any:
+        collect_previous_unit()  # coffea calls load first in every unit, before opening the file
         payload = zstore.read_part_commit(self.store_path, metadata["dataset"], unit_key(metadata))
         if payload is None:
             return None

@@ -52,6 +52,22 @@ def test_two_worker_cluster_equals_single_process(serial_store: Path, nano_files
     assert run_attrs["versions"]["coffea"] and run_attrs["config_hash"] and run_attrs["config"]["processor"] == "lepton"
 
 
+def test_workers_free_each_finished_unit(nano_files, dask_cluster, tmp_path: Path) -> None:
+    """A finished unit's uproot file and arrays sit in reference cycles; workers collect them
+    before the next unit, so only the last unit's are alive afterwards (peak memory per worker
+    does not grow with the number of files; benchmarks/bench_processors.py measures it)."""
+    run_processor("lepton", {"bkg": [str(f) for f in nano_files]}, tmp_path / "s.zarr", client=dask_cluster,
+                  chunksize=400, progress=False)  # 15 units
+
+    def uproot_files_alive() -> int:
+        import gc
+
+        import uproot
+        return sum(isinstance(o, uproot.reading.ReadOnlyFile) for o in gc.get_objects())
+
+    assert max(dask_cluster.run(uproot_files_alive).values()) <= 1
+
+
 def test_embedded_workers_run_without_the_dask_profiler(dask_cluster) -> None:
     import dask
 
