@@ -68,11 +68,18 @@ def test_workers_free_each_finished_unit(nano_files, dask_cluster, tmp_path: Pat
     assert max(dask_cluster.run(uproot_files_alive).values()) <= 1
 
 
-def test_embedded_workers_run_without_the_dask_profiler(dask_cluster) -> None:
+def test_embedded_worker_settings(dask_cluster) -> None:
+    """No Dask profiler (its history grew workers per unit); glibc keeps arrays up to 32 MiB in
+    the heap while Dask's trim threshold stays (adsearch.cluster says why)."""
+    import os
+
     import dask
 
-    enabled = dask_cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-    assert list(enabled.values()) == [False, False]
+    def settings() -> tuple[bool, str | None, str | None]:
+        return (dask.config.get("distributed.worker.profile.enabled"), os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+
+    assert list(dask_cluster.run(settings).values()) == [(False, str(32 * 2**20), "65536")] * 2
 
 
 def test_store_content_and_ids(serial_store: Path) -> None:
