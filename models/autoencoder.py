@@ -55,17 +55,27 @@ class AutoencoderConfig(StrictModel):
     tf_threads: int | None = Field(None, ge=1, description="intra-op threads per task; None = worker's share")
 
 
-def build_autoencoder(negative_slope: float = 0.3) -> Any:
+def build_autoencoder(negative_slope: float = 0.3, seed: int | None = None) -> Any:
     """The uncompiled Keras model with the exact layer widths of :data:`LAYER_WIDTHS`.
 
-    Initial weights come from Keras' global seed (``keras.utils.set_random_seed``).
+    ``seed`` fixes every layer's initial weights (Glorot-uniform kernels, as Keras' default,
+    each with its own seed derived from ``seed``; zero biases). Without it Keras draws the
+    initializer seeds from Python's global ``random`` module, which other threads of the process
+    share: in a Dask worker the event loop thread draws from it too, so the same retrain seed gave
+    one of two different initialisations depending on timing (measured: 2 of 8 identical tasks).
     """
     import keras
 
+    kernel_seeds = (
+        [None] * (len(LAYER_WIDTHS) - 1)
+        if seed is None
+        else [int(s) for s in np.random.SeedSequence(seed).generate_state(len(LAYER_WIDTHS) - 1)]
+    )
     layers: list[Any] = [keras.Input(shape=(RMM_WIDTH,), name="rmm")]
-    for i, width in enumerate(LAYER_WIDTHS[1:], start=1):
+    for i, (width, kernel_seed) in enumerate(zip(LAYER_WIDTHS[1:], kernel_seeds), start=1):
         name = "output" if i == len(LAYER_WIDTHS) - 1 else f"dense_{i}"
-        layers.append(keras.layers.Dense(width, name=name))
+        initializer = keras.initializers.GlorotUniform(seed=kernel_seed)
+        layers.append(keras.layers.Dense(width, kernel_initializer=initializer, name=name))
         layers.append(keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"{name}_leaky"))
     return keras.Sequential(layers, name="rmm_autoencoder")
 

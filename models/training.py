@@ -126,7 +126,7 @@ def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: in
     train_idx, val_idx = split_rows(rows.shape[0], config.validation_fraction, seed)
     train, val = rows[train_idx], rows[val_idx]
 
-    model = build_autoencoder(config.negative_slope)
+    model = build_autoencoder(config.negative_slope, seed=seed)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
         loss="mse",

@@ -50,6 +50,25 @@ def test_leaky_output_passes_negative_values() -> None:
     assert float(keras.ops.convert_to_numpy(out_layer(np.array([[-2.0]], np.float32)))[0, 0]) == pytest.approx(-0.6)
 
 
+def test_initial_weights_depend_on_the_seed_only() -> None:
+    """Another thread drawing from Python's global ``random`` (a Dask worker's event loop does)
+    between seeding and building must not change the initialisation."""
+    import random
+
+    import keras
+
+    keras.utils.set_random_seed(7)
+    first = build_autoencoder(seed=11).get_weights()
+    keras.utils.set_random_seed(7)
+    random.random()  # what a concurrent thread might do
+    second = build_autoencoder(seed=11).get_weights()
+    other = build_autoencoder(seed=12).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not np.array_equal(first[0], other[0])
+    limit = np.sqrt(6.0 / (1287 + 800))  # Glorot-uniform, Keras' default kernel initializer
+    assert 0.9 * limit < np.abs(first[0]).max() <= limit * (1 + 1e-6) and not first[1].any()
+
+
 def test_config_defaults_follow_the_paper_and_reject_unknown_keys() -> None:
     cfg = AutoencoderConfig()
     assert (cfg.patience, cfg.batch_size, cfg.learning_rate) == (30, 100, 1e-3)
