@@ -65,7 +65,7 @@ def test_anomalies_of_real_nanoaod_objects() -> None:
     from adsearch.processors.lepton import selected_objects
     from adsearch.processors.reading import open_events
 
-    shared = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+    shared = Path(__file__).resolve().parents[1] / "data" / "real"
     objects, met_pt, met_phi = selected_objects(open_events(shared / "nano_tt_v15.root"), preselected=False)
     is_jet = (objects.kind == "jet") | (objects.kind == "bjet")
     extra_jets = np.maximum(np.asarray(ak.sum(is_jet, axis=1)) - 2, 0)

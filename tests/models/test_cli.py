@@ -51,7 +51,7 @@ def test_bad_config_key_is_reported(tmp_path, rmm_rows, make_store) -> None:
 
 
 def test_anomalies_report_on_a_root_file(tmp_path, trained_model) -> None:
-    real = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nano_tt_v15.root"
+    real = Path(__file__).resolve().parents[1] / "data" / "real" / "nano_tt_v15.root"
     out = tmp_path / "anomalies.json"
     result = CliRunner().invoke(ae, ["anomalies", "--model", str(trained_model), "--input", str(real),
                                      "--all-events", "--json", str(out)], catch_exceptions=False)

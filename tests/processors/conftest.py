@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import uproot
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 _COLLECTIONS = {
     "Jet": ("pt", "eta", "phi", "mass", "btagDeepFlavB"),
@@ -114,7 +114,7 @@ def dask_cluster() -> object:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """../shared/data/real beside the repository root (real NanoAOD, v15 and PHYSLITE files)."""
+    """tests/data/real: real NanoAOD, v15, PHYSLITE and PFNano files (copies of coffea test samples)."""
     return REAL
 
 

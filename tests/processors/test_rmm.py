@@ -25,7 +25,7 @@ from adsearch.processors.rmm import (
 from adsearch.processors.rmm import _kind_arrays
 from adsearch.processors.rmm_kernel import _sincos
 
-REAL_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+REAL_DATA = Path(__file__).resolve().parents[1] / "data" / "real"
 MASSES_GEV = {"muon": 0.10566, "electron": 0.000511, "photon": 0.0}
 MEAN_MULTIPLICITY = {"jet": 3.5, "bjet": 1.2, "muon": 0.7, "electron": 0.7, "photon": 0.4}
 
@@ -226,7 +226,7 @@ def test_real_nanoaod_objects():
     """Float32 collections as uproot reads them from a CMS NanoAOD file (b-tag split by score)."""
     path = REAL_DATA / "nano_dy.root"
     if not path.is_file():
-        pytest.skip(f"{path} not found: the shared/ folder belongs beside the repository")
+        pytest.fail(f"{path} not found: tests/data/real is part of the repository")
     branches = {"Jet": "jet", "Muon": "muon", "Electron": "electron", "Photon": "photon"}
     events = uproot.open(path)["Events"].arrays(
         [f"{c}_{f}" for c in branches for f in ("pt", "eta", "phi", "mass")] + ["Jet_btagDeepFlavB", "MET_pt", "MET_phi"]
