@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from adsearch.errors import ConfigError
 
-__all__ = ["dask_client", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
+__all__ = ["dask_client", "run_tasks", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
+
+T = TypeVar("T")
 
 #: Per-worker memory limit of the embedded cluster (the machine is shared; keep workers modest).
 DEFAULT_MEMORY_LIMIT = "4GiB"
@@ -100,3 +103,35 @@ def dask_client(
     finally:
         client.close()
         cluster.close()
+
+
+def run_tasks(
+    func: Callable[..., T],
+    calls: Sequence[tuple[Any, ...]],
+    client: Any | None = None,
+    *,
+    shared: Mapping[str, Any] | None = None,
+    broadcast: bool = True,
+) -> list[T]:
+    """``[func(*args, **shared) for args in calls]``: as Dask tasks on ``client``, else here.
+
+    Why one helper: every stage (input checks, retrains, scoring blocks, statistics tasks,
+    classifier ensembles) needs the same "client or in-process" switch, results in call order.
+    ``shared`` keyword arguments are large inputs every task reads (training rows): with a
+    client they are scattered once, to every worker when ``broadcast`` (so the first wave of
+    tasks is not pinned to the one worker holding them), instead of once per task.
+
+    >>> run_tasks(pow, [(2, 3), (3, 2)])
+    [8, 9]
+    >>> run_tasks(lambda a, b: a * b, [(7,)], shared={"b": 2})
+    [14]
+    """
+    extra = dict(shared or {})
+    if client is None:
+        return [func(*args, **extra) for args in calls]
+    if extra:
+        names = list(extra)
+        futures = client.scatter([extra[n] for n in names], broadcast=broadcast, hash=False)
+        extra = dict(zip(names, futures))
+    submitted = [client.submit(func, *args, pure=False, **extra) for args in calls]
+    return client.gather(submitted)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from adsearch.cluster import run_tasks
 from adsearch.models.autoencoder import RMM_WIDTH, check_rmm_rows
 from adsearch.models.runtime import configure_tensorflow
 from adsearch.store import RMM_CHUNK_ROWS, FeatureStore, open_store
@@ -167,11 +168,7 @@ def score_events(
         rmm_rows = writer.rmm_index(dataset)  # raises StoreError naming the store if there is no RMM
         bounds = [(lo, min(lo + block_rows, rmm_rows.size)) for lo in range(0, rmm_rows.size, block_rows)]
         args = [(str(path), dataset, lo, hi, model_path, batch_size) for lo, hi in bounds]
-        if client is None:
-            blocks = [_score_block(*a) for a in args]
-        else:
-            futures = [client.submit(_score_block, *a, pure=False) for a in args]
-            blocks = client.gather(futures)
+        blocks = run_tasks(_score_block, args, client)
         scores = np.full(writer.n_events(dataset), np.nan, dtype=np.float32)
         if blocks:
             scores[rmm_rows] = np.concatenate(blocks)

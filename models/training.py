@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adsearch.cluster import run_tasks
 from adsearch.models.autoencoder import RMM_WIDTH, AutoencoderConfig, build_autoencoder, check_rmm_rows
 from adsearch.models.runtime import configure_tensorflow, configured_threads, device_name, worker_address
 from adsearch.provenance import run_record, write_json
@@ -112,7 +113,7 @@ def split_rows(n_rows: int, validation_fraction: float, seed: int) -> tuple[np.n
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: int) -> RetrainResult:
+def train_once(config: AutoencoderConfig, index: int, seed: int, *, rows: np.ndarray) -> RetrainResult:
     """One retrain on a fresh 7:3 split of ``rows``: the function each Dask task runs.
 
     Early stopping watches ``val_loss`` with ``config.patience`` and restores the best weights
@@ -166,14 +167,7 @@ def train_once(rows: np.ndarray, config: AutoencoderConfig, index: int, seed: in
 def _run_retrains(rows: np.ndarray, config: AutoencoderConfig, client: Any | None) -> list[RetrainResult]:
     """All retrains, as Dask tasks when a client is given, else one after another here."""
     seeds = retrain_seeds(config.seed, config.n_retrains)
-    if client is None:
-        return [train_once(rows, config, i, s) for i, s in enumerate(seeds)]
-    rows_future = client.scatter(rows, broadcast=False, hash=False)
-    futures = [
-        client.submit(train_once, rows_future, config, i, s, pure=False)
-        for i, s in enumerate(seeds)
-    ]
-    results = client.gather(futures)
+    results = run_tasks(train_once, [(config, i, s) for i, s in enumerate(seeds)], client, shared={"rows": rows})
     return sorted(results, key=lambda r: r.index)
 
 

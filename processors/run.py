@@ -23,7 +23,7 @@ import numpy as np
 import zarr
 
 from adsearch import store as zstore
-from adsearch.cluster import dask_client
+from adsearch.cluster import dask_client, run_tasks
 from adsearch.config import load_config
 from adsearch.errors import BadInputError, ConfigError
 from adsearch.processors.cutflow import Cutflow
@@ -114,10 +114,7 @@ def _check_files(kind: str, datasets: list[Dataset], client: Any) -> dict[str, d
             return exc
 
     jobs = [(f.path, f.treename, f.schema) for d in datasets for f in d.files]
-    if client is not None:
-        results = client.gather(client.map(check, jobs, pure=False))
-    else:
-        results = [check(job) for job in jobs]
+    results = run_tasks(check, [(job,) for job in jobs], client)
     return {job[0]: result for job, result in zip(jobs, results)}
 
 

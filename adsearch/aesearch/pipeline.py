@@ -19,6 +19,7 @@ from adsearch.aesearch.data import (
 from adsearch.aesearch.regions import AnomalyRegion, anomaly_regions
 from adsearch.aesearch.sensitivity import BenchmarkSensitivity, benchmark_sensitivity, best_spectrum
 from adsearch.aesearch.spectra import SpectrumResult, analyse_spectrum
+from adsearch.cluster import run_tasks
 from adsearch.provenance import run_record, write_json
 from adsearch.store import open_store
 
@@ -79,10 +80,11 @@ def _analyse_all(
                 limit_mass_spacing=config.limit_mass_spacing,
             )
             jobs.append((data.masses[spectrum][selected], kwargs))
-    if client is None:
-        return [analyse_spectrum(m, **kw) for m, kw in jobs]
-    futures = [client.submit(analyse_spectrum, m, pure=False, **kw) for m, kw in jobs]
-    return client.gather(futures)
+    return run_tasks(_analyse_job, jobs, client)
+
+
+def _analyse_job(masses_gev: Any, kwargs: dict[str, Any]) -> SpectrumResult:
+    return analyse_spectrum(masses_gev, **kwargs)
 
 
 def run_ae_search(

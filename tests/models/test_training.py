@@ -32,7 +32,7 @@ def test_training_converges_early_stops_and_restores_best_weights() -> None:
 
     rows = _noisy_rows(200, seed=3)
     config = AutoencoderConfig(max_epochs=60, patience=3, jit_compile=False)
-    result = train_once(rows, config, index=0, seed=5)
+    result = train_once(config, index=0, seed=5, rows=rows)
     assert result.stopped_early and result.epochs_run < config.max_epochs
     assert result.best_epoch == result.epochs_run - 1 - config.patience
     assert result.best_val_loss == min(result.val_loss)
@@ -47,7 +47,7 @@ def test_training_converges_early_stops_and_restores_best_weights() -> None:
 def test_same_seed_same_training(jit: bool) -> None:
     rows = _noisy_rows(120, seed=4)
     config = AutoencoderConfig(max_epochs=3, patience=3, jit_compile=jit)
-    first, second = (train_once(rows, config, index=0, seed=9) for _ in range(2))
+    first, second = (train_once(config, index=0, seed=9, rows=rows) for _ in range(2))
     assert first.val_loss == second.val_loss
     assert all(np.array_equal(a, b) for a, b in zip(first.weights, second.weights))
 
