@@ -182,9 +182,13 @@ class PartCheckpointer(CheckpointerABC):
         if payload is None:
             return None
         try:
-            return pickle.loads(payload)
+            output = pickle.loads(payload)
         except Exception:  # a damaged marker: process the unit again
             return None
+        inner = output.get("out", output) if isinstance(output, dict) else {}
+        for unit in inner.get(metadata["dataset"], {}).get("units", {}).values():
+            unit["resumed"] = True  # counted by run_processor: loaded, not processed again
+        return output
 
     def save(self, output: Any, metadata: Any, processor_instance: Any) -> None:
         inner = output.get("out", output) if isinstance(output, dict) else output

@@ -63,6 +63,12 @@ class DatasetSummary:
     cutflow: Cutflow
     skipped_files: dict[str, str] = field(default_factory=dict)
     resumed: bool = False
+    n_units: int = 0  # work units in this run (0 when the whole dataset was already stored)
+    n_units_resumed: int = 0  # of which loaded from committed parts instead of processed
+
+    @property
+    def n_units_processed(self) -> int:
+        return self.n_units - self.n_units_resumed
 
 
 @dataclass
@@ -87,6 +93,10 @@ class ProcessSummary:
     @property
     def skipped_files(self) -> dict[str, str]:
         return {p: r for d in self.datasets.values() for p, r in d.skipped_files.items()}
+
+    @property
+    def n_units_processed(self) -> int:
+        return sum(d.n_units_processed for d in self.datasets.values())
 
     def table(self) -> str:
         return "\n\n".join(d.cutflow.table(f"dataset {d.name} ({d.n_files} files)")
@@ -320,7 +330,8 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
     if not keep_parts:
         zstore.remove_parts(store, d.name)
     return DatasetSummary(d.name, len(files), int(cutflow.passed[0]), n_out, sum(u.n_rmm for u in ordered),
-                          cutflow, skipped)
+                          cutflow, skipped, n_units=len(units),
+                          n_units_resumed=sum(bool(u.get("resumed")) for u in units.values()))
 
 
 def _summary_from_store(store: Path, d: Dataset) -> DatasetSummary:

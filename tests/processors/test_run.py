@@ -93,22 +93,37 @@ def test_store_content_and_ids(serial_store: Path) -> None:
     assert rmm.min() >= 0.0 and rmm.max() <= 1.0 and (rmm[:, 0] > 0).mean() > 0.5  # MET cell
 
 
+def _assert_unique_ids(store: Path, dataset: str) -> None:
+    cols = open_store(store).read(dataset, ["run", "luminosityBlock", "event"])
+    ids = np.stack([cols[c].astype(np.int64) for c in ("run", "luminosityBlock", "event")], axis=1)
+    assert len(np.unique(ids, axis=0)) == len(ids) > 0
+
+
 def test_resume_skips_committed_units_and_never_duplicates(serial_store: Path, nano_files, tmp_path: Path) -> None:
     out = tmp_path / "resume.zarr"
     fileset = {"bkg": [str(f) for f in nano_files]}
-    run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False, keep_parts=True)
+    first = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False, keep_parts=True)
+    assert (first.datasets["bkg"].n_units, first.n_units_processed) == (6, 6)
     parts = sorted((out / "_parts" / "bkg").glob("*.commit"))
     assert len(parts) == 6
     # simulate a crash: consolidation never happened, one unit never committed
     shutil.rmtree(out / "bkg")
     (out / "zarr.json").touch()
     parts[2].unlink()
-    kept = {p: p.stat().st_mtime_ns for p in parts if p.exists()}
-    summary = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False)
-    assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p.exists()) or not (out / "_parts").exists()
+    committed = [p for p in parts if p.exists()]
+    kept = {f: f.stat().st_mtime_ns
+            for p in committed for f in (p, p.parent / p.name.removesuffix(".commit") / "columns.npz")}
+    summary = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False, keep_parts=True)
+    # exactly the missing unit was processed; the committed ones were loaded, their files untouched
+    assert (summary.datasets["bkg"].n_units, summary.datasets["bkg"].n_units_resumed) == (6, 5)
+    assert summary.n_units_processed == 1 and parts[2].exists()
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    _assert_unique_ids(out, "bkg")
     _assert_same_store(serial_store, out)
     again = run_processor("lepton", fileset, out, n_workers=0, chunksize=CHUNK, progress=False)
-    assert again.datasets["bkg"].resumed and again.n_events_out == summary.n_events_out
+    assert again.datasets["bkg"].resumed and again.n_units_processed == 0
+    assert again.n_events_out == summary.n_events_out
+    _assert_unique_ids(out, "bkg")
     _assert_same_store(serial_store, out)
 
 
