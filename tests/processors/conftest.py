@@ -21,10 +21,12 @@ _COLLECTIONS = {
 
 
 def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0,
-                   nan_branch: str | None = None, drop: tuple[str, ...] = ()) -> Path:
+                   nan_branch: str | None = None, drop: tuple[str, ...] = (),
+                   fatjet_mass: tuple[float, float] = (30.0, 300.0)) -> Path:
     """Write a small NanoAOD-like file (uproot mktree with nX counters), lepton+jets-like events.
 
-    ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests).
+    ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests);
+    ``fatjet_mass`` is the (uniform) large-R jet mass range in GeV.
     """
     rng = np.random.default_rng(seed)
     counts = {"Jet": rng.integers(0, 7, n_events), "Electron": rng.integers(0, 3, n_events),
@@ -38,7 +40,7 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
             "pt": rng.exponential(120.0, n) + (250.0 if coll == "FatJet" else 15.0),
             "eta": rng.uniform(-2.8, 2.8, n),
             "phi": rng.uniform(-np.pi, np.pi, n),
-            "mass": rng.uniform(30.0, 300.0, n) if coll == "FatJet" else
+            "mass": rng.uniform(*fatjet_mass, n) if coll == "FatJet" else
             (rng.uniform(2.0, 20.0, n) if coll == "Jet" else np.full(n, 0.000511 if coll == "Electron" else 0.1057 if coll == "Muon" else 0.0)),
             "btagDeepFlavB": rng.uniform(0, 1, n),
             "charge": rng.choice([-1, 1], n).astype(np.int32),

@@ -24,23 +24,37 @@ def _select(path: Path, config: DijetConfig | None = None):
     return events, DijetProcessor("/nonexistent", config).select(ObjectReader(events))
 
 
-def test_dijet_columns_against_vector_and_raw_branches(nano_files: list[Path]) -> None:
-    events, sel = _select(nano_files[0])
-    cols = sel.columns
-    n = len(cols["mjj_gev"])
-    assert n > 50 and sel.cutflow.passed[-1] == n
-    sel.cutflow.check()
-    # rebuild the selection independently from the raw branches
-    raw = uproot.open(nano_files[0])["Events"].arrays(
+@pytest.fixture(scope="module")
+def wide_mass_file(make_nano, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Large-R jet masses 0-800 GeV: jets below and above the default 30-500 GeV window."""
+    return make_nano(tmp_path_factory.mktemp("dijet") / "wide_mass.root", 3000, seed=21, fatjet_mass=(0.0, 800.0))
+
+
+def _raw_leading(path: Path):
+    """From the raw branches: the two leading good large-R jets of events passing the pT cuts."""
+    raw = uproot.open(path)["Events"].arrays(
         ["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass", "FatJet_tau1", "FatJet_tau2", "FatJet_tau3", "event"])
     good = (raw.FatJet_pt > 200) & (abs(raw.FatJet_eta) < 2.0)
     jets = ak.zip({k: raw[f"FatJet_{k}"][good] for k in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3")})
     jets = jets[ak.argsort(jets.pt, ascending=False)]
     two = ak.num(jets) >= 2
     lead = jets[two][:, :2]
-    mass_ok = ak.all((lead.mass > 30) & (lead.mass < 500), axis=1) & (lead.pt[:, 0] > 500)
+    lead_pt = ak.to_numpy(lead.pt[:, 0] > 500)
+    return lead[lead_pt], ak.to_numpy(raw.event[two][lead_pt])
+
+
+def test_dijet_columns_against_vector_and_raw_branches(wide_mass_file: Path) -> None:
+    events, sel = _select(wide_mass_file)
+    cols = sel.columns
+    n = len(cols["mjj_gev"])
+    assert n > 50 and sel.cutflow.passed[-1] == n
+    sel.cutflow.check()
+    # rebuild the selection independently from the raw branches, mass window 30-500 GeV included
+    lead, event = _raw_leading(wide_mass_file)
+    mass_ok = ak.to_numpy(ak.all((lead.mass > 30) & (lead.mass < 500), axis=1))
+    assert 0 < (~mass_ok).sum() and sel.cutflow.removed[-1] == (~mass_ok).sum()  # the window removes events
     lead = lead[mass_ok]
-    np.testing.assert_array_equal(cols["event"], ak.to_numpy(raw.event[two][mass_ok]))
+    np.testing.assert_array_equal(cols["event"], event[mass_ok])
     v1 = vector.array({k: ak.to_numpy(lead[k][:, 0]).astype(np.float64) for k in ("pt", "eta", "phi", "mass")})
     v2 = vector.array({k: ak.to_numpy(lead[k][:, 1]).astype(np.float64) for k in ("pt", "eta", "phi", "mass")})
     np.testing.assert_allclose(cols["mjj_gev"], (v1 + v2).mass, rtol=1e-5)
@@ -60,11 +74,21 @@ def test_dijet_columns_against_vector_and_raw_branches(nano_files: list[Path]) -
     assert cols["is_validation"].any() and (~cols["is_validation"]).any()
 
 
-def test_mass_window_is_configurable(nano_files: list[Path]) -> None:
-    _, narrow = _select(nano_files[0])
-    _, wide = _select(nano_files[0], DijetConfig(jet_mass_max_gev=3500.0))
-    assert len(wide.columns["mjj_gev"]) >= len(narrow.columns["mjj_gev"])
-    assert narrow.columns["mj1_gev"].max() < 500
+@pytest.mark.parametrize("low, high", [(30.0, 500.0), (80.0, 350.0), (10.0, 700.0)])
+def test_mass_window_is_configurable(wide_mass_file: Path, low: float, high: float) -> None:
+    """Exact numbers of events removed by each edge of the window, counted from the raw branches."""
+    lead, _ = _raw_leading(wide_mass_file)
+    lightest, heaviest = ak.to_numpy(ak.min(lead.mass, axis=1)), ak.to_numpy(ak.max(lead.mass, axis=1))
+    below, above = lightest <= low, heaviest >= high
+    assert (below & ~above).sum() > 0 and (above & ~below).sum() > 0  # both edges cut something
+    _, sel = _select(wide_mass_file, DijetConfig(jet_mass_min_gev=low, jet_mass_max_gev=high))
+    assert sel.cutflow.passed[-2] == len(lead)
+    assert sel.cutflow.removed[-1] == (below | above).sum()
+    m1, m2 = sel.columns["mj1_gev"], sel.columns["mj2_gev"]
+    assert len(m1) == (~below & ~above).sum() and m2.min() > low and m1.max() < high
+
+
+def test_empty_mass_window_is_refused() -> None:
     with pytest.raises(ConfigError, match="empty"):
         load_config(DijetConfig, {"jet_mass_min_gev": 600.0})
 
