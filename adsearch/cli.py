@@ -19,7 +19,7 @@ __all__ = ["main"]
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("adsearch.generator.cli:generate", "Generate Pythia 8 + FastJet samples as NanoAOD ROOT files."),
     "process": ("adsearch.processors.cli:process", "Run a coffea processor over a fileset into a Zarr store."),
-    "ae": ("adsearch.aesearch.cli:ae", "Autoencoder search: train, score, search."),
+    "ae": ("adsearch.searches.autoencoder.cli:ae", "Autoencoder search: train, score, search."),
     "demo": ("adsearch.demo:demo", "Run the demonstration search on generated data end to end."),
 }
 

@@ -18,7 +18,7 @@ import click
 import yaml
 from pydantic import Field
 
-from adsearch.aesearch.config import AESearchConfig
+from adsearch.searches.autoencoder.config import AESearchConfig
 from adsearch.config import StrictModel, load_config
 
 __all__ = ["DemoSignal", "DemoConfig", "run_demo", "demo"]
@@ -58,7 +58,7 @@ def _stage(name: str) -> None:
 
 def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str, Any]:
     """Run every stage into ``out_dir``; returns the headline numbers (also in demo_summary.json)."""
-    from adsearch.aesearch.pipeline import run_ae_search
+    from adsearch.searches.autoencoder.pipeline import run_ae_search
     from adsearch.cluster import dask_client
     from adsearch.generator import generate_sample
     from adsearch.models import AutoencoderConfig, score_events, train_autoencoder

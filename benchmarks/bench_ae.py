@@ -94,7 +94,7 @@ def training_rates(rows: np.ndarray, epochs: int) -> dict[str, dict[str, float]]
 def store_scoring_rate(model_path: Path, rows: np.ndarray, workdir: Path) -> dict[str, float]:
     """events/s of :func:`score_events` (read from Zarr + score + write column), and bytes/event."""
     from adsearch.models.scoring import score_events
-    from adsearch.models.synthetic import write_store
+    from adsearch.processors.synthetic import write_store
 
     n = len(rows)
     path = write_store(workdir / "bench.zarr", {"data": (n, rows, np.arange(n))})
@@ -117,7 +117,7 @@ def main() -> None:
 
     from adsearch.models.autoencoder import build_autoencoder
     from adsearch.models.runtime import configure_tensorflow, device_name
-    from adsearch.models.synthetic import ordinary_rmm_rows
+    from adsearch.processors.synthetic import ordinary_rmm_rows
 
     configure_tensorflow()
     cores = os.cpu_count() or 1

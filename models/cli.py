@@ -24,7 +24,7 @@ def ae() -> None:
     """Autoencoder search: train the RMM autoencoder, score events, probe it, search."""
 
 
-# _client and _with_cluster_options are shared with adsearch.aesearch.cli (ae search): keep their names.
+# _client, _with_cluster_options and resolve_model_path are shared with adsearch.searches.autoencoder.cli (search, anomalies): keep their names.
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int) -> Iterator[Any | None]:
     """A Dask client (``--scheduler`` or an embedded cluster), or None for ``--workers 0``."""
@@ -99,23 +99,3 @@ def score(store_path: str, model: str, datasets: tuple[str, ...], scheduler: str
         click.echo(f"{s.dataset}: {s.n_scored}/{s.n_events} events scored in {s.seconds:.1f} s "
                    f"({s.events_per_s:.0f} events/s); RMM on disk {s.rmm_bytes_per_event:.0f} B/event "
                    f"(dense {s.dense_bytes_per_event} B)")
-
-
-@ae.command("anomalies")
-@click.option("--model", "model", required=True, type=click.Path(exists=True),
-              help="Training output folder or its autoencoder.keras file.")
-@click.option("--input", "inputs", required=True, multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="ROOT file(s) of ordinary events (repeatable).")
-@click.option("--all-events", is_flag=True, help="Use every event, not only those passing the lepton preselection.")
-@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Also write the report here.")
-def anomalies(model: str, inputs: tuple[str, ...], all_events: bool, json_path: str | None) -> None:
-    """Score artificial anomalies (jets -> photons / b-jets, 2 jets + 1 lepton) against the originals."""
-    from adsearch.models.anomalies import anomaly_score_report, format_anomaly_report, objects_from_files
-    from adsearch.provenance import write_json
-
-    objects = objects_from_files(list(inputs), preselected=not all_events)
-    report = anomaly_score_report(resolve_model_path(model), *objects)
-    click.echo(format_anomaly_report(report))
-    if json_path:
-        write_json(json_path, {"model": str(resolve_model_path(model)), "inputs": list(inputs),
-                               "anomalies": [r._asdict() for r in report]})

@@ -10,16 +10,23 @@ as one expected event (a conservative floor: the real expectation is below one e
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from adsearch.aesearch.regions import AnomalyRegion
 from adsearch.stats.significance import delta_z, z_asimov
 
 __all__ = ["PeakWindow", "BenchmarkSensitivity", "signal_peak", "benchmark_sensitivity", "best_spectrum"]
 
 MIN_BACKGROUND_EVENTS = 1.0
+
+
+class Region(Protocol):
+    """What a selection region must offer: a label and a mask from per-event scores."""
+
+    label: str
+
+    def select(self, scores: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ def benchmark_sensitivity(
     signal_weight: float,
     background_masses: np.ndarray,
     background_scores: np.ndarray,
-    regions: list[AnomalyRegion],
+    regions: Sequence[Region],
 ) -> list[BenchmarkSensitivity]:
     """Delta-Z of ``benchmark`` in ``spectrum`` for every region (weights: events at the data's L)."""
     window = signal_peak(signal_masses)

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 
-from adsearch.aesearch.config import MASS_SPECTRA, AESearchConfig
-from adsearch.aesearch.data import (
-    SampleColumns, dataset_luminosity_ipb, dataset_n_generated, dataset_xsec_pb, inject_signal, load_columns,
+from adsearch.searches.autoencoder.config import MASS_SPECTRA, AESearchConfig
+from adsearch.searches.autoencoder.data import SampleColumns, inject_signal, load_columns
+from adsearch.searches.autoencoder.regions import AnomalyRegion, anomaly_regions
+from adsearch.searches.common.samples import (
+    dataset_luminosity_ipb, dataset_n_generated, injection_count, signal_weight,
 )
-from adsearch.aesearch.regions import AnomalyRegion, anomaly_regions
-from adsearch.aesearch.sensitivity import BenchmarkSensitivity, benchmark_sensitivity, best_spectrum
-from adsearch.aesearch.spectra import SpectrumResult, analyse_spectrum
+from adsearch.searches.common.sensitivity import BenchmarkSensitivity, benchmark_sensitivity, best_spectrum
+from adsearch.searches.autoencoder.spectra import SpectrumResult, analyse_spectrum
 from adsearch.cluster import run_tasks
 from adsearch.provenance import run_record, write_json
 from adsearch.store import open_store
@@ -60,10 +61,6 @@ class SearchSummary:
         }
 
 
-def _signal_weight(store: Any, dataset: str, luminosity_ipb: float) -> float:
-    return dataset_xsec_pb(store, dataset) * luminosity_ipb / dataset_n_generated(store, dataset)
-
-
 def _analyse_all(
     data: SampleColumns, regions: list[AnomalyRegion], config: AESearchConfig, client: Any | None
 ) -> list[SpectrumResult]:
@@ -91,7 +88,7 @@ def run_ae_search(
     store_path: str | Path, out_dir: str | Path, config: AESearchConfig | None = None, *, client: Any | None = None
 ) -> SearchSummary:
     """Run the search on a scored store and write results.json, summary.md and plots to ``out_dir``."""
-    from adsearch.aesearch import plots, report
+    from adsearch.searches.autoencoder import plots, report
 
     config = config or AESearchConfig()
     out = Path(out_dir)
@@ -103,10 +100,10 @@ def run_ae_search(
     lumi = config.luminosity_ipb or dataset_luminosity_ipb(store, config.data_dataset)
     background = load_columns(store, config.data_dataset, mass_columns)
     signals = {name: load_columns(store, name, mass_columns) for name in config.signal_datasets}
-    weights = {name: _signal_weight(store, name, lumi) for name in config.signal_datasets}
+    weights = {name: signal_weight(store, name, lumi) for name in config.signal_datasets}
     data, n_injected = background, {}
     for i, (name, xsec) in enumerate(sorted(config.inject_xsec_pb.items())):
-        n_inj = int(round(xsec * lumi * signals[name].n_events / dataset_n_generated(store, name)))
+        n_inj = injection_count(xsec, lumi, signals[name].n_events, dataset_n_generated(store, name))
         data = inject_signal(data, signals[name], n_inj, seed=config.seed + 17 + i)
         n_injected[name] = n_inj
     regions = anomaly_regions(data.scores, lumi, config.region_xsec_pb, config.region_thresholds)

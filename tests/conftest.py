@@ -1,4 +1,5 @@
-"""Shared fixtures: synthetic lepton + jets events, their RMMs, a small trained model and store."""
+"""Fixtures shared by the model and search tests: synthetic lepton + jets events, their RMMs, a
+small trained autoencoder and a store maker (tests/models and tests/searches both use them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from adsearch.models.synthetic import ordinary_events
+from adsearch.processors.synthetic import ordinary_events
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -35,7 +36,7 @@ def rmm_rows(events: tuple[ak.Array, np.ndarray, np.ndarray]) -> np.ndarray:
 @pytest.fixture(scope="session")
 def make_store() -> Callable[..., Path]:
     """``make_store(path, {name: (n_events, rmm or None, rmm_index or None)})`` -> path."""
-    from adsearch.models.synthetic import write_store
+    from adsearch.processors.synthetic import write_store
 
     return write_store
 

@@ -8,7 +8,7 @@ __all__ = ["markdown_summary"]
 
 
 def markdown_summary(summary: Any) -> str:
-    """Markdown tables of a :class:`~adsearch.aesearch.pipeline.SearchSummary`."""
+    """Markdown tables of a :class:`~adsearch.searches.autoencoder.pipeline.SearchSummary`."""
     lines = [
         "# Autoencoder search: results",
         "",

@@ -14,15 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mplhep as hep  # noqa: E402
 import numpy as np  # noqa: E402
 
-from adsearch.aesearch.regions import AnomalyRegion  # noqa: E402
-from adsearch.aesearch.sensitivity import BenchmarkSensitivity  # noqa: E402
-from adsearch.aesearch.spectra import SpectrumResult  # noqa: E402
+from adsearch.searches.autoencoder.regions import AnomalyRegion  # noqa: E402
+from adsearch.searches.common.sensitivity import BenchmarkSensitivity  # noqa: E402
+from adsearch.searches.autoencoder.spectra import SpectrumResult  # noqa: E402
 from adsearch.stats.limits import LimitPoint  # noqa: E402
 from adsearch.stats.plots import plot_limits  # noqa: E402
 
 if TYPE_CHECKING:
-    from adsearch.aesearch.data import SampleColumns
-    from adsearch.aesearch.pipeline import SearchSummary
+    from adsearch.searches.autoencoder.data import SampleColumns
+    from adsearch.searches.autoencoder.pipeline import SearchSummary
 
 __all__ = ["save_all", "plot_scores", "plot_region_spectra", "plot_delta_z"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from adsearch.models.anomalies import ANOMALY_NAMES, alter_objects, anomaly_score_report, artificial_anomalies
+from adsearch.searches.autoencoder.probes import ANOMALY_NAMES, alter_objects, anomaly_score_report, artificial_anomalies
 from adsearch.processors.rmm import compute_rmm, flatten_rmm
 
 
@@ -65,7 +65,7 @@ def test_anomalies_of_real_nanoaod_objects() -> None:
     from adsearch.processors.lepton import selected_objects
     from adsearch.processors.reading import open_events
 
-    shared = Path(__file__).resolve().parents[1] / "data" / "real"
+    shared = Path(__file__).resolve().parents[2] / "data" / "real"
     objects, met_pt, met_phi = selected_objects(open_events(shared / "nano_tt_v15.root"), preselected=False)
     is_jet = (objects.kind == "jet") | (objects.kind == "bjet")
     extra_jets = np.maximum(np.asarray(ak.sum(is_jet, axis=1)) - 2, 0)
@@ -89,7 +89,7 @@ def test_photon_and_bjet_anomalies_score_higher(trained_model, heldout_events) -
 
 
 def test_report_table_lists_every_anomaly(trained_model, heldout_events) -> None:
-    from adsearch.models.anomalies import format_anomaly_report
+    from adsearch.searches.autoencoder.probes import format_anomaly_report
 
     objects, met_pt, met_phi = (x[:100] for x in heldout_events)
     table = format_anomaly_report(anomaly_score_report(trained_model, objects, met_pt, met_phi))

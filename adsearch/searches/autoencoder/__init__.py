@@ -7,7 +7,7 @@ limits, Delta-Z for BSM benchmarks -> plots and a results summary.
 
 from __future__ import annotations
 
-from adsearch.aesearch.config import MASS_SPECTRA, AESearchConfig
-from adsearch.aesearch.regions import AnomalyRegion, anomaly_regions
+from adsearch.searches.autoencoder.config import MASS_SPECTRA, AESearchConfig
+from adsearch.searches.autoencoder.regions import AnomalyRegion, anomaly_regions
 
 __all__ = ["MASS_SPECTRA", "AESearchConfig", "AnomalyRegion", "anomaly_regions"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adsearch.aesearch import AESearchConfig, anomaly_regions
+from adsearch.searches.autoencoder import AESearchConfig, anomaly_regions
 from adsearch.errors import ConfigError
 from adsearch.config import load_config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from adsearch.aesearch.sensitivity import benchmark_sensitivity, signal_peak
-from adsearch.aesearch.regions import anomaly_regions
-from adsearch.aesearch.spectra import analyse_spectrum
+from adsearch.searches.common.sensitivity import benchmark_sensitivity, signal_peak
+from adsearch.searches.autoencoder.regions import anomaly_regions
+from adsearch.searches.autoencoder.spectra import analyse_spectrum
 
 
 def _falling_masses(rng: np.random.Generator, n: int) -> np.ndarray:
