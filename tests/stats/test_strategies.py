@@ -59,11 +59,22 @@ def test_strategy_b_masks_sr_and_reports_failure(rng: np.random.Generator, spect
 
 
 def test_strategy_c_shape_uncertainty(rng: np.random.Generator, spectrum) -> None:
+    from adsearch.stats.fitting import fit_spectrum
+
     edges = resolution_binning()
-    mu, _ = spectrum("five_param", edges, 1e6)
-    res = fit_strategy_c(rng.poisson(mu), edges)
+    # an alternative-function truth with a strong 1/sqrt(x) term: the two fits differ by more
+    # than the nominal fit's own uncertainty in many bins
+    mu, _ = spectrum("five_param_alt", edges, 1e6, [1.0, 10.0, -5.0, -0.1, 0.5])
+    counts = rng.poisson(mu)
+    res = fit_strategy_c(counts, edges)
     assert res.success, res.message
     assert res.alternative is not None and res.alternative.function == "five_param_alt"
+    nominal, alternative = fit_spectrum(counts, edges, "five_param"), fit_spectrum(counts, edges, "five_param_alt")
+    difference = np.abs(alternative.expected - nominal.expected)
+    assert (difference > nominal.sigma).sum() > 20
+    np.testing.assert_allclose(res.background, nominal.expected, rtol=1e-6)
+    np.testing.assert_allclose(res.fit_sigma, nominal.sigma, rtol=1e-6)
+    np.testing.assert_allclose(res.shape_sigma, difference, rtol=1e-6, atol=1e-9 * difference.max())
     np.testing.assert_allclose(res.total_sigma**2, res.fit_sigma**2 + res.shape_sigma**2)
     np.testing.assert_allclose(np.sqrt(np.diag(res.count_covariance)), res.total_sigma, rtol=1e-6)
     assert np.all(np.linalg.eigvalsh(res.count_covariance) > -1e-6 * res.count_covariance.max())
