@@ -1,9 +1,10 @@
 """The three searches' fit strategies: which function, which bins, when a fit is good enough.
 
-- (A) 2020 CWoLa dijet search: 100 GeV bins over 1.8-8.2 TeV; the fit signal region is the
-  signal region plus the adjacent halves of its neighbouring regions and is masked; three-
-  then four-parameter then UA2 until the sideband chi2 p-value exceeds 0.05, else the fit
-  range shrinks by 400 GeV on each side and the functions are tried again.
+- (A) 2020 CWoLa dijet search: 100 GeV bins over 1.8-8.2 TeV, the whole range fitted (the
+  fit signal region, i.e. the signal region plus the adjacent halves of its neighbouring
+  regions, is *not* left out); three- then four-parameter then UA2 until the chi2 p-value of
+  the fit sidebands (the bins outside the fit signal region) exceeds 0.05, else the fit range
+  shrinks by 400 GeV on each side and the functions are tried again.
 - (B) 2025 search: 30 bins of 60 GeV (SB+SR+SB), the SR masked, the same three functions,
   then the sideband bin furthest from the SR is dropped on each side until p > 0.05 or
   fewer than six sideband bins remain.
@@ -20,7 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
-from adsearch.stats.fitting import FitResult, check_counts, fit_spectrum
+from scipy import stats as sps
+
+from adsearch.stats.fitting import FitResult, check_counts, fit_spectrum, goodness_of_fit
 
 __all__ = [
     "Attempt",
@@ -31,6 +34,7 @@ __all__ = [
     "fit_strategy_a",
     "fit_strategy_b",
     "fit_strategy_c",
+    "sideband_p_value",
 ]
 
 SEQUENTIAL_FUNCTIONS: tuple[str, ...] = ("three_param", "four_param", "ua2")
@@ -53,7 +57,8 @@ class StrategyResult:
     """Outcome of strategy A or B; ``fit`` is the accepted fit (or the last one tried).
 
     ``fit_mask``: bins that entered the accepted fit; ``background``/``sigma``: its prediction
-    and fit uncertainty for every bin (the signal-region values are the interpolation).
+    and fit uncertainty for every bin (B: the signal-region values are the interpolation).
+    ``judge_mask`` / ``judge_p_value`` (A): the fit-sideband bins whose chi2 judged the fit.
     """
 
     strategy: str
@@ -64,6 +69,8 @@ class StrategyResult:
     fit_mask: np.ndarray
     message: str
     attempts: list[Attempt] = field(default_factory=list)
+    judge_mask: np.ndarray | None = None
+    judge_p_value: float = float("nan")
 
     @property
     def background(self) -> np.ndarray | None:
@@ -107,6 +114,19 @@ def cwola_fit_signal_region(regions_gev: Sequence[float], index: int) -> tuple[f
     return float(lo), float(hi)
 
 
+def sideband_p_value(fit: FitResult, judge: np.ndarray, min_expected: float = 5.0) -> float:
+    """chi2 p-value of ``fit`` over the ``judge`` bins only (bins merged as in the fit's own GoF).
+
+    ndf = merged groups - free parameters of the fit (the parameters were fitted to all bins,
+    the judged bins are a subset: the same convention as the 2020 search).
+    """
+    if not fit.converged:
+        return float("nan")
+    dev, _, groups = goodness_of_fit(fit.expected, fit.counts, np.asarray(judge, bool), min_expected)
+    ndf = groups - fit.theta.size
+    return float(sps.chi2.sf(dev, ndf)) if ndf > 0 else float("nan")
+
+
 def fit_strategy_a(
     counts: np.ndarray,
     edges_gev: np.ndarray,
@@ -116,11 +136,22 @@ def fit_strategy_a(
     p_threshold: float = 0.05,
     shrink_gev: float = 400.0,
 ) -> StrategyResult:
-    """Strategy A (2020 CWoLa). ``fit_sr_gev`` from :func:`cwola_fit_signal_region`.
+    """Strategy A, the 2020 CWoLa fit as published. ``fit_sr_gev`` from :func:`cwola_fit_signal_region`.
 
-    A bin belongs to the sidebands when its centre lies inside the current fit range and
-    outside the fit signal region. Iteration i uses the range shrunk by ``i * shrink_gev`` on
-    each side; the strategy fails once a sideband is empty or too small to fit.
+    The **whole** spectrum in the current fit range is fitted, the fit signal region included;
+    the fit signal region and the fit sidebands (every other bin of the range) only *judge*
+    the fit: a function is accepted when the chi2 p-value over the fit sidebands exceeds
+    ``p_threshold``. Three-, then four-parameter, then UA2; if none passes, the fit range shrinks
+    by ``shrink_gev`` on each side and the functions are tried again. The strategy fails once a
+    sideband is empty or too small to judge. A bin belongs to the range when its centre does.
+
+    >>> from adsearch.stats.binning import cwola_2020_edges
+    >>> from adsearch.stats.fitting import expected_counts
+    >>> edges = cwola_2020_edges()
+    >>> mu = expected_counts("three_param", [1.0, 10.0, 5.0], edges)
+    >>> res = fit_strategy_a(np.round(mu * 2e5 / mu.sum()), edges, (2600.0, 3400.0))
+    >>> res.success, res.function, bool(res.fit_mask.all()), bool(res.judge_mask[10])
+    (True, 'three_param', True, False)
     """
     n = check_counts(counts)
     edges = np.asarray(edges_gev, dtype=float)
@@ -128,21 +159,26 @@ def fit_strategy_a(
     in_sr = (centres > fit_sr_gev[0]) & (centres < fit_sr_gev[1])
     attempts: list[Attempt] = []
     iteration = 0
-    mask = last_mask = ~in_sr
+    last_range = last_judge = np.ones(n.size, bool)
     fit: FitResult | None = None
     while True:
         lo, hi = edges[0] + iteration * shrink_gev, edges[-1] - iteration * shrink_gev
-        mask = (centres > lo) & (centres < hi) & ~in_sr
-        left, right = mask & (centres < fit_sr_gev[0]), mask & (centres > fit_sr_gev[1])
-        if not left.any() or not right.any() or mask.sum() < len(SEQUENTIAL_FUNCTIONS) + 3:
+        in_range = (centres > lo) & (centres < hi)
+        judge = in_range & ~in_sr
+        left, right = judge & (centres < fit_sr_gev[0]), judge & (centres > fit_sr_gev[1])
+        if not left.any() or not right.any() or judge.sum() < len(SEQUENTIAL_FUNCTIONS) + 3:
             break
-        last_mask = mask
-        accepted, fit = _try_functions(n, edges, mask, functions, p_threshold, iteration, attempts)
-        if accepted:
-            return StrategyResult("A", True, fit.function, iteration, fit, mask, "ok", attempts)
+        last_range, last_judge = in_range, judge
+        for name in functions:
+            fit = fit_spectrum(n, edges, name, mask=in_range)
+            p = sideband_p_value(fit, judge)
+            attempts.append(Attempt(name, iteration, p, fit.converged, int(in_range.sum()), fit.message))
+            if fit.converged and p > p_threshold:
+                return StrategyResult("A", True, name, iteration, fit, in_range, "ok", attempts, judge, p)
         iteration += 1
-    msg = f"no function reached sideband p > {p_threshold} before the sidebands ran out after {iteration} iterations"
-    return StrategyResult("A", False, None, iteration, fit, last_mask, msg, attempts)
+    msg = f"no function reached fit-sideband p > {p_threshold} before the sidebands ran out after {iteration} iterations"
+    p_last = attempts[-1].p_value if attempts else float("nan")
+    return StrategyResult("A", False, None, iteration, fit, last_range, msg, attempts, last_judge, p_last)
 
 
 def fit_strategy_b(

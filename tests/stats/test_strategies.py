@@ -8,7 +8,9 @@ from adsearch.stats.strategies import (
     fit_strategy_a,
     fit_strategy_b,
     fit_strategy_c,
+    sideband_p_value,
 )
+from adsearch.stats.fitting import fit_spectrum
 
 
 def test_cwola_fit_signal_region_adds_neighbour_halves() -> None:
@@ -23,9 +25,27 @@ def test_strategy_a_accepts_three_param_on_its_own_shape(rng: np.random.Generato
     res = fit_strategy_a(rng.poisson(mu), edges, (2600.0, 3400.0))
     assert res.success and res.function == "three_param" and res.iteration == 0
     centres = 0.5 * (edges[1:] + edges[:-1])
-    assert not res.fit_mask[(centres > 2600) & (centres < 3400)].any()
-    sr = ~res.fit_mask[: centres.size] & (centres > 2600) & (centres < 3400)
+    sr = (centres > 2600) & (centres < 3400)
+    assert res.fit_mask[sr].all() and not res.judge_mask[sr].any() and res.judge_mask[~sr].all()
     assert np.all(np.abs(res.background[sr] - mu[sr]) < 4 * res.sigma[sr])
+
+
+def test_strategy_a_fits_the_signal_region_too(rng: np.random.Generator, spectrum) -> None:
+    """2020 as published: the fit SR enters the fit; only the p-value ignores it. A bump in
+    the SR therefore pulls the fit up there (a fit without the SR would not move)."""
+    edges = cwola_2020_edges()
+    mu, _ = spectrum("three_param", edges, 5e5)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    sr = (centres > 2600) & (centres < 3400)
+    counts = rng.poisson(mu).astype(float)
+    bumped = counts + np.where(sr, 0.05 * mu, 0.0)
+    plain, pulled = fit_strategy_a(counts, edges, (2600.0, 3400.0)), fit_strategy_a(bumped, edges, (2600.0, 3400.0))
+    assert plain.success and pulled.success
+    whole = fit_spectrum(bumped, edges, pulled.function, mask=pulled.fit_mask)
+    np.testing.assert_allclose(pulled.background, whole.expected, rtol=1e-6)
+    assert pulled.background[sr].sum() > plain.background[sr].sum() + 3 * plain.sigma[sr].sum() / np.sqrt(sr.sum())
+    p = sideband_p_value(pulled.fit, pulled.judge_mask)
+    assert p == pulled.judge_p_value and p != pulled.fit.p_value
 
 
 def test_strategy_a_moves_on_and_reports_failure(rng: np.random.Generator, spectrum) -> None:
