@@ -8,7 +8,10 @@ A fileset maps dataset names to ROOT files, like coffea's::
       files: {gen/wprime/chunk_000.root: Events}
       metadata: {xsec_pb: 0.12}
 
-Relative paths are resolved against the spec file's folder. A directory of ROOT files is also a
+Relative paths are resolved against the spec file's folder. Remote files are URLs (``root://`` over
+XRootD through fsspec-xrootd, ``https://``, ``file://``, or any fsspec protocol) and are handed to
+uproot exactly as written: they never pass through :class:`pathlib.Path`, which would collapse
+``root://host//data`` into ``root:/host/data``. A directory of ROOT files is also a
 fileset: one dataset per sub-directory, or the directory's own name. A JSON sidecar beside a file
 (``X.root.json`` or ``X.json``, as the generator writes them) is kept as that file's metadata and
 its cross-section / luminosity keys are lifted into the dataset metadata.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +36,30 @@ from adsearch.errors import BadInputError, ConfigError
 
 __all__ = [
     "InputFile", "Dataset", "load_fileset", "schema_for_tree", "open_events", "check_input_file",
-    "to_coffea_fileset", "SCHEMAS",
+    "to_coffea_fileset", "SCHEMAS", "is_url",
 ]
 
 #: tree name -> schema key
 SCHEMAS = {"Events": "nanoaod", "CollectionTree": "physlite"}
 #: dataset metadata key <- sidecar keys that may carry it (the generator writes the sample-level
 #: ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` into every chunk's sidecar).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: str) -> bool:
+    """True for ``scheme://...`` inputs (root, https, file, s3 ...), which stay strings end to end.
+
+    >>> is_url("root://eos.cern.ch//eos/a.root"), is_url("/data/a.root")
+    (True, False)
+    """
+    return bool(_URL.match(str(path)))
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: the server's message of an XRootD error spans several."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 _SIDECAR_KEYS = {"xsec_pb": ("xsec_pb", "sample_cross_section_pb"),
                  "luminosity_pb": ("luminosity_pb", "lumi_pb", "equivalent_lumi_pb")}
 
@@ -80,18 +101,43 @@ def schema_for_tree(treename: str, path: str = "") -> str:
         raise BadInputError(path, f"unknown tree {treename!r}: expected one of {sorted(SCHEMAS)}") from None
 
 
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
-        if candidate.is_file():
+def _read_sidecar(path: str) -> dict[str, Any]:
+    """The JSON sidecar beside a file (``X.root.json`` or ``X.json``), local or remote; {} if none."""
+    stem = path[:-len(".root")] if path.endswith(".root") else path
+    for candidate in dict.fromkeys((path + ".json", stem + ".json")):
+        text = _read_text_if_exists(candidate)
+        if text is not None:
             try:
-                data = json.loads(candidate.read_text())
+                data = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise BadInputError(str(candidate), f"sidecar is not valid JSON: {exc}") from exc
+                raise BadInputError(candidate, f"sidecar is not valid JSON: {exc}") from exc
             return data if isinstance(data, dict) else {}
     return {}
 
 
+def _read_text_if_exists(path: str) -> str | None:
+    if not is_url(path):
+        return Path(path).read_text() if Path(path).is_file() else None
+    import fsspec
+
+    try:
+        fs, inner = fsspec.core.url_to_fs(path)
+        return fs.cat_file(inner).decode() if fs.isfile(inner) else None
+    except (OSError, ValueError, NotImplementedError):  # an unreachable server: the input check reports it
+        return None
+
+
 def _expand(pattern: str, base: Path) -> list[str]:
+    if is_url(pattern):  # kept as written; a glob is expanded by the URL's own file system
+        if not any(ch in pattern for ch in "*?["):
+            return [pattern]
+        import fsspec
+
+        fs, inner = fsspec.core.url_to_fs(pattern)
+        matches = sorted(fs.unstrip_protocol(m) for m in fs.glob(inner))
+        if not matches:
+            raise ConfigError(f"fileset pattern {pattern!r} matches no file")
+        return matches
     path = Path(pattern).expanduser()
     if not path.is_absolute():
         path = base / path
@@ -149,7 +195,7 @@ def _parse_entry(name: str, entry: Any, base: Path) -> Dataset:
         pairs = [(p, treename_default) for p in raw]
     else:
         raise ConfigError(f"fileset dataset {name!r}: 'files' must be a list or a mapping path -> tree")
-    files = [InputFile(p, tree or _detect_tree(p), _read_sidecar(Path(p))) for pattern, tree in pairs
+    files = [InputFile(p, tree or _detect_tree(p), _read_sidecar(p)) for pattern, tree in pairs
              for p in _expand(str(pattern), base)]
     if not files:
         raise ConfigError(f"fileset dataset {name!r} has no files")
@@ -212,10 +258,7 @@ def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()
     """
     import uproot
 
-    path = Path(file.path)
-    if not path.is_file():
-        raise BadInputError(file.path, "file does not exist")
-    size = path.stat().st_size
+    size = _file_size(file.path)
     if size == 0:
         raise BadInputError(file.path, "file is empty (0 bytes)")
     try:
@@ -223,10 +266,11 @@ def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()
             warnings.simplefilter("ignore")
             handle = uproot.open(file.path)
     except Exception as exc:  # uproot raises several types for corrupt headers
-        raise BadInputError(file.path, f"not a readable ROOT file ({type(exc).__name__}: {exc})") from exc
+        what = "cannot open" if is_url(file.path) else "not a readable ROOT file"
+        raise BadInputError(file.path, f"{what} ({_one_line(exc)})") from exc
     with handle:
         end = int(getattr(handle.file, "fEND", 0) or 0)
-        if end > size:
+        if size is not None and end > size:
             raise BadInputError(file.path, f"truncated: the ROOT header says {end} bytes, the file has {size}")
         try:
             tree = handle[file.treename]
@@ -241,8 +285,31 @@ def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()
         if missing:
             raise BadInputError(file.path, f"missing branches: {', '.join(missing)}")
         uuid = str(handle.file.uuid)
-    return {"path": str(path.resolve()), "treename": file.treename, "size_bytes": size,
+    # provenance: a local path made absolute, a URL exactly as given
+    where = file.path if is_url(file.path) else str(Path(file.path).resolve())
+    return {"path": where, "treename": file.treename, "size_bytes": size,
             "root_uuid": uuid, "n_entries": n_entries, "sidecar": file.sidecar}
+
+
+def _file_size(path: str) -> int | None:
+    """Size in bytes (None where a server does not say); a missing file or an unreachable server
+    is a BadInputError in one line that names the URL and carries the server's message."""
+    if not is_url(path):
+        if not Path(path).is_file():
+            raise BadInputError(path, "file does not exist")
+        return Path(path).stat().st_size
+    import fsspec
+
+    try:
+        fs, inner = fsspec.core.url_to_fs(path)
+        info = fs.info(inner)
+    except FileNotFoundError as exc:
+        raise BadInputError(path, f"file does not exist ({_one_line(exc)})") from exc
+    except Exception as exc:  # the server's own message: no such file, permission, connection refused
+        raise BadInputError(path, f"cannot open ({_one_line(exc)})") from exc
+    if info.get("type", "file") != "file":
+        raise BadInputError(path, f"not a file ({info.get('type')})")
+    return None if info.get("size") is None else int(info["size"])
 
 
 def _has_branch(keys: set[str], branch: str) -> bool:
