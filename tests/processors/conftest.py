@@ -22,11 +22,12 @@ _COLLECTIONS = {
 
 def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0,
                    nan_branch: str | None = None, drop: tuple[str, ...] = (),
-                   fatjet_mass: tuple[float, float] = (30.0, 300.0)) -> Path:
+                   fatjet_mass: tuple[float, float] = (30.0, 300.0), trigger: bool = False) -> Path:
     """Write a small NanoAOD-like file (uproot mktree with nX counters), lepton+jets-like events.
 
     ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests);
-    ``fatjet_mass`` is the (uniform) large-R jet mass range in GeV.
+    ``fatjet_mass`` is the (uniform) large-R jet mass range in GeV; ``trigger`` adds HLT bits and
+    one ``TrigObj`` per electron and muon, of a random id (11, 13 or 22) at Delta R 0-0.25 from it.
     """
     rng = np.random.default_rng(seed)
     counts = {"Jet": rng.integers(0, 7, n_events), "Electron": rng.integers(0, 3, n_events),
@@ -75,6 +76,10 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
     if nan_branch in flat:
         flat[nan_branch] = flat[nan_branch].astype(np.float32)
         flat[nan_branch][n_events // 2] = np.nan
+    if trigger:
+        flat["HLT_IsoMu24"] = rng.random(n_events) < 0.5
+        flat["HLT_Ele32_WPTight_Gsf"] = rng.random(n_events) < 0.3
+        flat["HLT_NotConfigured"] = rng.random(n_events) < 0.5
     flat = {k: v for k, v in flat.items() if k not in drop}
     branches = {**flat}
     for coll in _COLLECTIONS:
@@ -83,18 +88,34 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
             if name in data:
                 branches.setdefault(coll, {})
                 branches[coll][field] = data[name]
+    if trigger:
+        branches["TrigObj"] = _trigger_objects(rng, data)
+    jagged = [coll for coll in (*_COLLECTIONS, "TrigObj") if coll in branches]
     path.parent.mkdir(parents=True, exist_ok=True)
     with uproot.recreate(path) as out:
-        tree = out.mktree("Events", _types(flat, branches), counter_name=lambda name: f"n{name}")
-        tree.extend({**flat, **{coll: ak.zip(branches[coll]) for coll in _COLLECTIONS if coll in branches}})
+        tree = out.mktree("Events", _types(flat, branches, jagged), counter_name=lambda name: f"n{name}")
+        tree.extend({**flat, **{coll: ak.zip(branches[coll]) for coll in jagged}})
     return path
 
 
-def _types(flat: dict[str, np.ndarray], branches: dict[str, object]) -> dict[str, object]:
+def _trigger_objects(rng: np.random.Generator, data: dict[str, ak.Array]) -> dict[str, ak.Array]:
+    """TrigObj fields: one object near each electron and muon, random flavour and distance."""
+    eta = ak.concatenate([data["Electron_eta"], data["Muon_eta"]], axis=1)
+    phi = ak.concatenate([data["Electron_phi"], data["Muon_phi"]], axis=1)
+    counts, n = ak.num(eta), int(ak.sum(ak.num(eta)))
+    distance, angle = rng.uniform(0.0, 0.25, n), rng.uniform(-np.pi, np.pi, n)
+    trig_eta = ak.to_numpy(ak.flatten(eta)) + distance * np.cos(angle)
+    trig_phi = ak.to_numpy(ak.flatten(phi)) + distance * np.sin(angle)
+    trig_phi = (trig_phi + np.pi) % (2 * np.pi) - np.pi
+    values = {"pt": rng.exponential(50.0, n).astype(np.float32), "eta": trig_eta.astype(np.float32),
+              "phi": trig_phi.astype(np.float32), "id": rng.choice([11, 13, 22], n).astype(np.int32)}
+    return {k: ak.unflatten(v, counts) for k, v in values.items()}
+
+
+def _types(flat: dict[str, np.ndarray], branches: dict[str, object], jagged: list[str]) -> dict[str, object]:
     types: dict[str, object] = {k: v.dtype for k, v in flat.items()}
-    for coll in _COLLECTIONS:
-        if coll in branches:
-            types[coll] = ak.zip(branches[coll]).type
+    for coll in jagged:
+        types[coll] = ak.zip(branches[coll]).type
     return types
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+import uproot
 import vector
 
 from adsearch.processors.lepton import (
@@ -15,6 +16,7 @@ from adsearch.processors.lepton import (
     LeptonProcessor,
     _delta_r_min,
     _preselect,
+    _trigger_matched,
     select_lepton_objects,
     selected_objects,
 )
@@ -30,6 +32,16 @@ def gen_events(nano_files: list[Path]):
 def _min_dr(a: ak.Array, b: ak.Array) -> float:
     values = ak.to_numpy(ak.flatten(_delta_r_min(a, b)))
     return float(values.min()) if values.size else np.inf
+
+
+#: Selected objects each source has at least (ak.all holds on empty collections, so the cut checks
+#: below need objects). PHYSLITE_example: its 5 muons all have pT < 6 GeV and 1 of its jets in
+#: acceptance is b-tagged; nano_dy (Drell-Yan) has no b-tagged jet in acceptance.
+MIN_SELECTED = {
+    "generated": {"jet": 1000, "bjet": 100, "electron": 100, "muon": 100, "photon": 100},
+    "PHYSLITE_example": {"jet": 100, "electron": 50, "photon": 3},
+    "nano_dy": {"jet": 10, "electron": 5, "muon": 5, "photon": 3},
+}
 
 
 @pytest.mark.parametrize("source", ["generated", "PHYSLITE_example", "nano_dy"])
@@ -52,8 +64,8 @@ def test_object_cuts_and_overlap_removal(source: str, gen_events, real_file) -> 
     for kind in ("jet", "bjet", "electron", "muon", "photon"):  # pT-ordered
         pt = objs[kind].pt
         assert ak.all(pt[:, :-1] >= pt[:, 1:])
-    if source == "generated":
-        assert ak.sum(ak.num(el)) > 100 and ak.sum(ak.num(mu)) > 100 and ak.sum(ak.num(jets)) > 1000
+    selected = {kind: int(ak.sum(ak.num(objs[kind]))) for kind in objs}
+    assert all(selected[kind] >= n for kind, n in MIN_SELECTED[source].items()), selected
 
 
 def test_overlap_removal_removes_something(gen_events) -> None:
@@ -98,14 +110,74 @@ def test_cutflow_closes_and_matches_rows(gen_events) -> None:
     assert "truth_process_id" in selection.columns
 
 
-def test_trigger_step_uses_hlt_bits_when_present(real_file) -> None:
-    _tree, events = real_file("nano_dy")
+@pytest.fixture(scope="module")
+def trigger_file(make_nano, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated events with HLT bits and trigger objects of every flavour near the leptons."""
+    return make_nano(tmp_path_factory.mktemp("trig") / "trigger.root", 3000, seed=31, trigger=True)
+
+
+def _raw_hlt(tree, names: list[str]) -> np.ndarray:
+    """OR of the HLT_<name> branches the (uproot) tree has."""
+    present = [f"HLT_{n}" for n in names if f"HLT_{n}" in tree.keys()]
+    assert present
+    return np.logical_or.reduce([tree[b].array(library="np").astype(bool) for b in present])
+
+
+@pytest.mark.parametrize("source", ["nano_dy", "generated"])
+def test_trigger_step_uses_hlt_bits_when_present(source: str, trigger_file: Path, real_file) -> None:
+    if source == "generated":
+        tree, events = uproot.open(trigger_file)["Events"], open_events(trigger_file)
+    else:
+        tree, events = real_file(source)
     reader = ObjectReader(events)
-    *_, cutflow, _w, _met = _preselect(reader, LeptonConfig())
-    decision, found = reader.trigger(tuple(LeptonConfig().triggers))
-    assert found and cutflow.passed[1] == int(decision.sum()) < cutflow.passed[0]
-    _, _, cutflow_none, _, _ = _preselect(reader, LeptonConfig(triggers=[]))
-    assert cutflow_none.passed[1] == cutflow_none.passed[0]
+    single = ["IsoMu24"]
+    for triggers in (LeptonConfig().triggers, single):
+        expected = _raw_hlt(tree, triggers)
+        *_, mask, cutflow, _w, _met = _preselect(reader, LeptonConfig(triggers=triggers))
+        assert 0 < cutflow.passed[1] == int(expected.sum()) < cutflow.passed[0]
+        assert not mask[~expected].any()
+    assert _raw_hlt(tree, single).sum() < _raw_hlt(tree, LeptonConfig().triggers).sum()  # the OR counts
+    for absent in ([], ["NoSuchTrigger"]):  # no configured bit in the file: the step cuts nothing
+        _, _, cutflow_none, _, _ = _preselect(reader, LeptonConfig(triggers=absent))
+        assert cutflow_none.passed[1] == cutflow_none.passed[0]
+
+
+def _reference_match(path: Path, objects, pt_min: float, max_dr: float, same_flavour: bool = True) -> np.ndarray:
+    """Event loop over the raw TrigObj branches: a lepton above pt_min within max_dr of a trigger
+    object of its own flavour."""
+    trig = uproot.open(path)["Events"].arrays(["TrigObj_eta", "TrigObj_phi", "TrigObj_id"])
+    t_eta, t_phi, t_id = (ak.to_list(trig[f"TrigObj_{f}"]) for f in ("eta", "phi", "id"))
+    leptons = {pdg: ak.to_list(objects[kind][["pt", "eta", "phi"]]) for kind, pdg in (("electron", 11), ("muon", 13))}
+    matched = np.zeros(len(t_eta), dtype=bool)
+    for i in range(len(t_eta)):
+        for pdg, per_event in leptons.items():
+            for lep in per_event[i]:
+                if lep["pt"] <= pt_min:
+                    continue
+                for eta, phi, pid in zip(t_eta[i], t_phi[i], t_id[i]):
+                    dphi = (lep["phi"] - phi + np.pi) % (2 * np.pi) - np.pi
+                    if (abs(pid) == pdg or not same_flavour) and np.hypot(lep["eta"] - eta, dphi) < max_dr:
+                        matched[i] = True
+    return matched
+
+
+@pytest.mark.parametrize("pt_min, max_dr", [(60.0, 0.1), (25.0, 0.1), (60.0, 0.2)])
+def test_trigger_matching_against_raw_trigger_objects(trigger_file: Path, pt_min: float, max_dr: float) -> None:
+    reader = ObjectReader(open_events(trigger_file))
+    config = LeptonConfig(lead_lepton_pt_min_gev=pt_min, trigger_match_dr=max_dr)
+    objects = select_lepton_objects(reader, config)
+    expected = _reference_match(trigger_file, objects, pt_min, max_dr)
+    # the sample tells flavours, distances and pT thresholds apart
+    assert 0 < expected.sum() < _reference_match(trigger_file, objects, pt_min, max_dr, same_flavour=False).sum()
+    assert expected.sum() < _reference_match(trigger_file, objects, pt_min, 2 * max_dr).sum()
+    assert expected.sum() != _reference_match(trigger_file, objects, pt_min / 2, max_dr).sum()
+    np.testing.assert_array_equal(_trigger_matched(reader, objects, config), expected)
+    # in the preselection the step removes exactly the triggered lepton events without a match
+    _, mask, cutflow, _, _ = _preselect(reader, config)
+    lepton = np.asarray(ak.any(objects["electron"].pt > pt_min, axis=1) | ak.any(objects["muon"].pt > pt_min, axis=1))
+    before = _raw_hlt(uproot.open(trigger_file)["Events"], config.triggers) & lepton
+    assert cutflow.passed[2] == before.sum() and cutflow.passed[3] == (before & expected).sum()
+    assert not mask[~expected].any()
 
 
 def test_selected_objects_format_and_rows(gen_events) -> None:
