@@ -107,20 +107,23 @@ def _scan_kernel(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of ``counts``: (-ln min p, lo bin, width) of the most significant window.
 
-    Windows with background < ``b_exact`` (cheap series, large discreteness) are always
-    evaluated exactly; larger ones only when their screening statistic is within ``margin``
-    of the best large window's (the normal approximation's log error is < 0.3 there).
+    ``background`` is (1, n_bins), shared by every row, or (n_rows, n_bins), one per row (e.g.
+    each pseudo-experiment's own refit). Windows with background < ``b_exact`` (cheap series,
+    large discreteness) are always evaluated exactly; larger ones only when their screening
+    statistic is within ``margin`` of the best large window's (the normal approximation's log
+    error is < 0.3 there).
     """
     n_rows, n_bins = counts.shape
-    cum_b = np.zeros(n_bins + 1)
-    for i in range(n_bins):
-        cum_b[i + 1] = cum_b[i] + background[i]
     best_t = np.zeros(n_rows)
     best_lo = np.zeros(n_rows, dtype=np.int64)
     best_w = np.full(n_rows, w_min, dtype=np.int64)
+    b_stride = 1 if background.shape[0] > 1 else 0  # (a literal 0 and the prange index unify to float)
     for r in numba.prange(n_rows):
+        rb = r * b_stride
+        cum_b = np.zeros(n_bins + 1)
         cum_n = np.zeros(n_bins + 1)
         for i in range(n_bins):
+            cum_b[i + 1] = cum_b[i] + background[rb, i]
             cum_n[i + 1] = cum_n[i] + counts[r, i]
         top = 0.0
         for w in range(w_min, w_max + 1):
@@ -161,12 +164,21 @@ def _widths(n_bins: int, min_width_bins: int, max_width_bins: int | None) -> tup
 def scan(
     counts: np.ndarray, background: np.ndarray, *, min_width_bins: int = 1, max_width_bins: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scan one spectrum (1-D) or many (2-D, one per row): (t, lo_bin, width_bins) arrays."""
-    b = check_counts(background, "background")
+    """Scan one spectrum (1-D) or many (2-D, one per row): (t, lo_bin, width_bins) arrays.
+
+    ``background`` is one spectrum (1-D, shared by every row) or one per row of ``counts`` (2-D).
+    """
     n = np.atleast_2d(np.asarray(counts, dtype=float))
-    if n.shape[1] != b.size:
-        raise ValueError(f"counts have {n.shape[1]} bins, background {b.size}")
-    w_min, w_max = _widths(b.size, min_width_bins, max_width_bins)
+    bg = np.asarray(background, dtype=float)
+    if bg.ndim == 2:
+        if bg.shape != n.shape or not np.all(np.isfinite(bg)) or np.any(bg < 0):
+            raise ValueError(f"a 2-D background must be finite, >= 0 and shaped like counts {n.shape}, got {bg.shape}")
+        b = np.ascontiguousarray(bg)
+    else:
+        b = check_counts(bg, "background")[None, :]
+    if n.shape[1] != b.shape[1]:
+        raise ValueError(f"counts have {n.shape[1]} bins, background {b.shape[1]}")
+    w_min, w_max = _widths(b.shape[1], min_width_bins, max_width_bins)
     return _scan_kernel(np.ascontiguousarray(n), b, w_min, w_max, SCREEN_MARGIN, EXACT_BELOW)
 
 
