@@ -121,6 +121,7 @@ def run_ae_search(
         sensitivity += benchmark_sensitivity(
             name, spectrum, sig.masses[spectrum], sig.scores, weights[name],
             background.masses[spectrum], background.scores, regions,
+            lo_gev=config.mass_lo_gev, hi_gev=config.mass_hi_gev,
         )
     timings["sensitivity"] = time.perf_counter() - t0
 

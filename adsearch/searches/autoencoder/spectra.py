@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from adsearch.stats.binning import resolution_binning
+from adsearch.searches.common.fit_range import fit_range_edges
 from adsearch.stats.bumphunter import BumpHuntResult, bump_hunt
 from adsearch.stats.binning import mass_points
 from adsearch.stats.fitting import FitResult, fit_spectrum
@@ -62,18 +62,6 @@ class SpectrumResult:
 def _fit_summary(fit: FitResult) -> dict[str, Any]:
     keep = ("function", "params", "param_errors", "chi2", "ndf", "p_value", "converged", "message")
     return {k: v for k, v in fit.to_dict().items() if k in keep}
-
-
-def fit_range_edges(masses_gev: np.ndarray, lo_gev: float, hi_gev: float) -> np.ndarray:
-    """Resolution binning cut to [spectrum maximum, one bin past the highest mass]."""
-    edges = resolution_binning(lo_gev, hi_gev)
-    counts, _ = np.histogram(masses_gev, bins=edges)
-    if counts.sum() == 0:
-        return edges
-    density = counts / np.diff(edges)
-    first = int(np.argmax(density))
-    last = int(np.nonzero(counts)[0][-1]) + 2
-    return edges[first : min(last, edges.size - 1) + 1]
 
 
 def analyse_spectrum(
