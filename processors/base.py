@@ -6,6 +6,10 @@ unit's private part of the store. The accumulator that travels back to the clien
 record and a cutflow per unit, or the reason a file is bad), so client memory does not grow
 with the size of the dataset. :class:`PartCheckpointer` plugs the store's commit markers into
 coffea's checkpointing, so a rerun loads committed units instead of reprocessing them.
+
+With ``send_parts`` (workers that cannot see the store), the unit's part travels back to the
+client instead, as encoded bytes in the accumulator (``units[key]["part"]``); the client writes
+and commits it (:class:`adsearch.processors.transfer.ClientWriter`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from adsearch.errors import BadInputError
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.objects import ObjectReader
 
-__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "unit_key", "collect_previous_unit"]
+__all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "CollectOnlyCheckpointer", "unit_key",
+           "collect_previous_unit"]
 
 _local = threading.local()
 _collections = {"done": 0}
@@ -64,6 +69,8 @@ class StoreProcessor(processor.ProcessorABC):
     """coffea processor writing each work unit's selected events into the feature store."""
 
     kind = "base"
+    #: True: return the encoded part to the client instead of writing it (no shared disk)
+    send_parts = False
 
     def __init__(self, store_path: str, *, rmm_fraction: float = 1.0, seed: int = 0,
                  rmm_codec: str = zstore.DEFAULT_RMM_CODEC) -> None:
@@ -94,11 +101,15 @@ class StoreProcessor(processor.ProcessorABC):
         selection.cutflow.check()
         n_rows = len(next(iter(selection.columns.values()))) if selection.columns else 0
         rmm, rmm_rows = self._rmm(selection, n_rows, key)
-        zstore.write_part(self.store_path, dataset, key, selection.columns, rmm, rmm_rows, self.rmm_codec)
+        files = zstore.encode_part(selection.columns, rmm, rmm_rows, self.rmm_codec, compress_columns=self.send_parts)
         record = zstore.UnitRecord(key, meta["filename"], int(meta["entrystart"]), int(meta["entrystop"]),
                                    n_rows, 0 if rmm_rows is None else len(rmm_rows))
-        return {dataset: {"units": {key: {"record": record._asdict(), "cutflow": selection.cutflow.to_dict()}},
-                          "bad_files": {}}}
+        unit = {"record": record._asdict(), "cutflow": selection.cutflow.to_dict()}
+        if self.send_parts:
+            unit["part"] = files
+        else:
+            zstore.write_part_files(self.store_path, dataset, key, files)
+        return {dataset: {"units": {key: unit}, "bad_files": {}}}
 
     def reader_options(self) -> dict[str, Any]:
         return {}
@@ -196,3 +207,15 @@ class PartCheckpointer(CheckpointerABC):
         if entry.get("bad_files"):
             return  # bad input is re-examined on every run, never committed
         zstore.commit_part(self.store_path, metadata["dataset"], unit_key(metadata), pickle.dumps(output))
+
+
+class CollectOnlyCheckpointer(CheckpointerABC):
+    """For workers that cannot see the store: no resume lookup there (the client skips committed
+    units before sending them), only the per-unit collection of the previous unit's cycles."""
+
+    def load(self, metadata: Any, processor_instance: Any) -> Any:
+        collect_previous_unit()
+        return None
+
+    def save(self, output: Any, metadata: Any, processor_instance: Any) -> None:
+        return None

@@ -10,20 +10,36 @@ so the second worker idled half of the time).
 :class:`SpreadDaskExecutor` hands each unit the (lz4-compressed, a few kB) processor inline
 instead. The units then have no dependency, the scheduler queues them and gives each worker
 the next unit when it is free: the load stays balanced to the last unit.
+
+With a ``receiver`` (the "client" write mode, for workers that cannot see the store: no shared
+disk), each unit's result comes back to the client as soon as it is done (``as_completed``, not
+coffea's tree reduction, which would carry the parts' bytes from worker to worker) and the
+receiver writes and commits the part before the result, now small, is accumulated. Units the
+receiver already holds committed are not sent at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from coffea import processor
+from coffea.processor.accumulator import accumulate
+from coffea.processor.executor import _compression_wrapper, _decompress
 
 __all__ = ["SpreadDaskExecutor"]
 
 
+@dataclass
 class SpreadDaskExecutor(processor.DaskExecutor):
-    """``DaskExecutor`` whose work units carry the processor instead of depending on a task."""
+    """``DaskExecutor`` whose work units carry the processor instead of depending on a task.
+
+    ``receiver``: an object with ``committed(item) -> output | None`` and ``receive(output) ->
+    output`` (see :class:`adsearch.processors.transfer.ClientWriter`); None: coffea's reduction.
+    """
+
+    receiver: Any = None
 
     def __call__(self, items: Iterable, function: Callable, accumulator: Any) -> Any:
         if self.heavy_input is not None:
@@ -31,4 +47,47 @@ class SpreadDaskExecutor(processor.DaskExecutor):
             # the pair directly keeps that contract without the shared dependency
             heavy, self.heavy_input = self.heavy_input, None
             items = [(item, heavy) for item in items]
-        return super().__call__(items, function, accumulator)
+        if self.receiver is None or self.function_name == "get_metadata":
+            return super().__call__(items, function, accumulator)
+        return self._gather_on_client(list(items), function, accumulator)
+
+    def _gather_on_client(self, items: list[Any], function: Callable, accumulator: Any) -> Any:
+        from distributed import as_completed
+
+        todo = []
+        for item in items:
+            done = self.receiver.committed(item[0] if isinstance(item, tuple) else item)
+            if done is None:
+                todo.append(item)
+            else:
+                accumulator = accumulate([done], accumulator)
+        if self.compression is not None:
+            function = _compression_wrapper(self.compression, function, name=self.function_name)
+        futures = self.client.map(function, todo, pure=False, priority=self.priority, retries=self.retries)
+        progress = _Progress(len(todo), self.desc) if self.status and todo else None
+        for future in as_completed(futures):
+            output = self.receiver.receive(_decompress(future.result()))
+            future.release()  # the part's bytes leave the cluster's memory as soon as written
+            accumulator = accumulate([output], accumulator)
+            if progress is not None:
+                progress.advance()
+        if progress is not None:
+            progress.close()
+        return accumulator, 0
+
+
+class _Progress:
+    """A rich progress bar over units received by the client."""
+
+    def __init__(self, total: int, description: str) -> None:
+        from rich.progress import Progress
+
+        self._bar = Progress(transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self) -> None:
+        self._bar.advance(self._task)
+
+    def close(self) -> None:
+        self._bar.stop()

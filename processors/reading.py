@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import glob
 import json
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,28 +32,17 @@ from typing import Any
 import yaml
 
 from adsearch.errors import BadInputError, ConfigError
+from adsearch.store_io import is_url
 
 __all__ = [
     "InputFile", "Dataset", "load_fileset", "schema_for_tree", "open_events", "check_input_file",
-    "to_coffea_fileset", "SCHEMAS", "is_url",
+    "to_coffea_fileset", "SCHEMAS", "is_url", "limit_files",
 ]
 
 #: tree name -> schema key
 SCHEMAS = {"Events": "nanoaod", "CollectionTree": "physlite"}
 #: dataset metadata key <- sidecar keys that may carry it (the generator writes the sample-level
 #: ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` into every chunk's sidecar).
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(path: str) -> bool:
-    """True for ``scheme://...`` inputs (root, https, file, s3 ...), which stay strings end to end.
-
-    >>> is_url("root://eos.cern.ch//eos/a.root"), is_url("/data/a.root")
-    (True, False)
-    """
-    return bool(_URL.match(str(path)))
-
-
 def _one_line(exc: BaseException) -> str:
     """An exception as one line: the server's message of an XRootD error spans several."""
     return " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -235,6 +223,13 @@ def load_fileset(source: str | Path | dict[str, Any]) -> list[Dataset]:
             raise ConfigError(f"dataset name {name!r}: must be non-empty, without '/', not starting with '_'")
         datasets.append(_parse_entry(name, entry, base))
     return datasets
+
+
+def limit_files(datasets: list[Dataset], max_files: int | None) -> list[Dataset]:
+    """The first ``max_files`` files of every dataset (all when None), for a quick first pass."""
+    if max_files is None:
+        return datasets
+    return [Dataset(d.name, d.files[:max_files], d.metadata) for d in datasets]
 
 
 def to_coffea_fileset(datasets: list[Dataset]) -> dict[str, dict[str, Any]]:

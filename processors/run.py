@@ -6,6 +6,11 @@ over the workers; the in-process ``IterativeExecutor`` for ``n_workers=0``) wher
 writes and commits its own store part -> per dataset, consolidate the parts in fileset order
 with chunk-aligned writes, check event-id uniqueness, attach provenance and the cutflow.
 A rerun with the same inputs skips committed work units and complete datasets.
+
+Workers without a shared disk send their finished parts to the client instead
+(``write_mode``, :mod:`adsearch.processors.transfer`); the store may be a local folder or an
+fsspec URL. ``max_files`` / ``max_chunks`` (coffea's ``maxchunks``) cut each dataset short for
+a quick first pass.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from adsearch.cluster import dask_client, run_tasks
 from adsearch.config import load_config
 from adsearch.errors import BadInputError, ConfigError
 from adsearch.processors.cutflow import Cutflow
-from adsearch.processors.reading import Dataset, check_input_file, load_fileset, to_coffea_fileset
+from adsearch.processors.reading import Dataset, check_input_file, limit_files, load_fileset, to_coffea_fileset
+from adsearch.processors.transfer import resolve_write_mode
 from adsearch.provenance import config_hash, run_record
 
 __all__ = ["ProcessSummary", "DatasetSummary", "run_processor", "PROCESSOR_KINDS", "DEFAULT_CHUNKSIZE"]
@@ -81,6 +87,7 @@ class ProcessSummary:
     wall_s: float
     n_workers: int
     phase_s: dict[str, float] = field(default_factory=dict)  # check, process, consolidate (wall)
+    write_mode: str = ""  # "workers" or "client": who wrote the store parts
 
     @property
     def n_events_in(self) -> int:
@@ -128,9 +135,9 @@ def _check_files(kind: str, datasets: list[Dataset], client: Any) -> dict[str, d
     return {job[0]: result for job, result in zip(jobs, results)}
 
 
-def _already_done(store: Path, dataset: Dataset, files: list[dict[str, Any]], chash: str) -> bool:
+def _already_done(store: str | Path, dataset: Dataset, files: list[dict[str, Any]], chash: str) -> bool:
     """True when the store already holds this dataset from the same files and config."""
-    if not (store / "zarr.json").is_file():
+    if not zstore.is_store(store):
         return False
     root = zarr.open_group(str(store), mode="r")
     if dataset.name not in root or not root[dataset.name].attrs.get("committed"):
@@ -145,12 +152,12 @@ def _already_done(store: Path, dataset: Dataset, files: list[dict[str, Any]], ch
     )
 
 
-def _executor(client: Any, progress: bool) -> Any:
+def _executor(client: Any, progress: bool, receiver: Any = None) -> Any:
     from coffea import processor
     if client is None:
         return processor.IterativeExecutor(status=progress)
     from adsearch.processors.executor import SpreadDaskExecutor
-    return SpreadDaskExecutor(client=client, status=progress, retries=0, treereduction=8)
+    return SpreadDaskExecutor(client=client, status=progress, retries=0, treereduction=8, receiver=receiver)
 
 
 def _metadata_cache(datasets: list[Dataset], checked: dict[str, Any]) -> dict[Any, dict[str, Any]]:
@@ -169,20 +176,27 @@ def _metadata_cache(datasets: list[Dataset], checked: dict[str, Any]) -> dict[An
 
 
 def _run_coffea(kind_proc: Any, datasets: list[Dataset], client: Any, chunksize: int,
-                store: Path, progress: bool, checked: dict[str, Any]) -> dict[str, Any]:
+                store: str | Path, progress: bool, checked: dict[str, Any], *, write_mode: str = "workers",
+                max_chunks: int | None = None) -> dict[str, Any]:
     from coffea import processor
     from coffea.nanoevents import NanoAODSchema, PHYSLITESchema
 
-    from adsearch.processors.base import PartCheckpointer
+    from adsearch.processors.base import CollectOnlyCheckpointer, PartCheckpointer
+    from adsearch.processors.transfer import ClientWriter
+
+    on_client = write_mode == "client"
+    kind_proc.send_parts = on_client
+    receiver = ClientWriter(store) if on_client else None
 
     output: dict[str, Any] = {}
     for schema_name, schema in (("nanoaod", NanoAODSchema), ("physlite", PHYSLITESchema)):
         subset = [d for d in datasets if d.schema == schema_name]
         if not subset:
             continue
-        runner = processor.Runner(executor=_executor(client, progress), schema=schema, chunksize=chunksize,
-                                  checkpointer=PartCheckpointer(str(store)), skipbadfiles=False,
-                                  metadata_cache=_metadata_cache(subset, checked))
+        checkpointer = CollectOnlyCheckpointer() if on_client else PartCheckpointer(str(store))
+        runner = processor.Runner(executor=_executor(client, progress, receiver), schema=schema,
+                                  chunksize=chunksize, checkpointer=checkpointer, skipbadfiles=False,
+                                  metadata_cache=_metadata_cache(subset, checked), maxchunks=max_chunks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = runner(to_coffea_fileset(subset), kind_proc)
@@ -197,7 +211,7 @@ def _order_units(dataset: Dataset, units: dict[str, dict[str, Any]]) -> list[zst
     return sorted(records, key=lambda r: (position.get(r.filename, len(position)), r.entrystart))
 
 
-def _check_unique_ids(store: Path, dataset: str) -> None:
+def _check_unique_ids(store: str | Path, dataset: str) -> None:
     group = zarr.open_group(str(store), mode="r")[dataset]
     if "event" not in group.array_keys():
         return
@@ -238,11 +252,17 @@ def run_processor(
     rmm_codec: str = zstore.DEFAULT_RMM_CODEC,
     keep_parts: bool = False,
     progress: bool = True,
+    write_mode: str = "auto",
+    max_files: int | None = None,
+    max_chunks: int | None = None,
 ) -> ProcessSummary:
     """Process ``fileset`` with the ``kind`` ("lepton"/"dijet") processor into ``out_store``.
 
     ``client``: an existing ``distributed.Client`` (else one is made from ``scheduler`` or an
     embedded cluster of ``n_workers`` processes; ``n_workers=0`` runs in this process).
+    ``out_store``: a folder or an fsspec URL. ``write_mode``: "workers" write their parts into
+    the store, "client" receives them (workers without a shared disk), "auto" probes which.
+    ``max_files`` / ``max_chunks``: only the first files / work units of every dataset.
 
     >>> summary = run_processor("lepton", "fileset.yaml", "run1.zarr")   # doctest: +SKIP
     """
@@ -254,10 +274,15 @@ def run_processor(
         raise ConfigError(f"chunksize must be >= 1, got {chunksize}")
     if rmm_codec not in zstore.RMM_CODECS:
         raise ConfigError(f"unknown RMM codec {rmm_codec!r}; choose one of {sorted(zstore.RMM_CODECS)}")
-    datasets = load_fileset(fileset)
-    store = Path(out_store)
+    datasets = limit_files(load_fileset(fileset), max_files)
+    store = zstore.store_target(out_store)
     settings = {"processor": kind, "config": cfg.model_dump(mode="json"), "chunksize": chunksize,
                 "rmm_fraction": rmm_fraction, "seed": seed, "rmm_codec": rmm_codec}
+    for name, limit in (("max_files", max_files), ("max_chunks", max_chunks)):
+        if limit is not None:  # a partial first pass is not the full dataset: another config hash
+            if limit < 1:
+                raise ConfigError(f"{name} must be >= 1, got {limit}")
+            settings[name] = limit
     chash = config_hash(settings)
     start = time.perf_counter()
     if client is not None:
@@ -287,8 +312,10 @@ def run_processor(
             if good:
                 todo.append(Dataset(d.name, good, d.metadata))
         proc = processor_class(str(store), cfg, rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
+        mode = resolve_write_mode(write_mode, active, store)
         tick = time.perf_counter()
-        output = _run_coffea(proc, todo, active, chunksize, store, progress, checked) if todo else {}
+        output = _run_coffea(proc, todo, active, chunksize, store, progress, checked, write_mode=mode,
+                             max_chunks=max_chunks) if todo else {}
         phases["process"] = time.perf_counter() - tick
         tick = time.perf_counter()
         for d in datasets:
@@ -296,10 +323,11 @@ def run_processor(
                 continue
             summaries[d.name] = _finish_dataset(store, d, output.get(d.name, {"units": {}, "bad_files": {}}),
                                                 checked, bad, skip_bad_files, settings, chash, rmm_codec,
-                                                submit=active.submit if active is not None else None,
+                                                submit=active.submit if active is not None and mode == "workers" else None,
                                                 keep_parts=keep_parts, kind=kind)
         phases["consolidate"] = time.perf_counter() - tick
-    return ProcessSummary(str(store), kind, summaries, time.perf_counter() - start, n_workers, phases)
+    return ProcessSummary(str(store), kind, summaries, time.perf_counter() - start, n_workers, phases,
+                          write_mode=mode)
 
 
 def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[str, Any],
