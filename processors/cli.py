@@ -7,15 +7,18 @@ from typing import Any
 
 import click
 
+from adsearch.processors.plan import plan_processing
 from adsearch.processors.run import DEFAULT_CHUNKSIZE, PROCESSOR_KINDS, run_processor
+from adsearch.processors.transfer import WRITE_MODES
 from adsearch.store import DEFAULT_RMM_CODEC, RMM_CODECS
 
 __all__ = ["process"]
 
 _OPTIONS = (
     click.option("--fileset", required=True, type=click.Path(exists=True),
-                 help="YAML/JSON fileset (dataset -> files), or a directory of ROOT files."),
-    click.option("--out", "out_store", required=True, type=click.Path(), help="Zarr feature store to write."),
+                 help="YAML/JSON fileset (dataset -> files or root://, https://, file:// URLs), or a directory."),
+    click.option("--out", "out_store", default=None,
+                 help="Zarr feature store to write: a folder or an fsspec URL (required unless --dry-run)."),
     click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); default: embedded cluster."),
     click.option("--workers", "n_workers", default=2, show_default=True, type=click.IntRange(0),
                  help="Worker processes of the embedded cluster (0: run in this process)."),
@@ -28,6 +31,14 @@ _OPTIONS = (
     click.option("--rmm-codec", default=DEFAULT_RMM_CODEC, show_default=True, type=click.Choice(sorted(RMM_CODECS))),
     click.option("--config", "config_path", default=None, type=click.Path(exists=True),
                  help="YAML with selection cuts (keys of LeptonConfig / DijetConfig)."),
+    click.option("--write-mode", default="auto", show_default=True, type=click.Choice(WRITE_MODES),
+                 help="Who writes the store parts: the workers (shared disk or store URL), the client "
+                      "(workers without a shared disk), or auto (probe)."),
+    click.option("--max-files", default=None, type=click.IntRange(1), help="Only the first N files of each dataset."),
+    click.option("--max-chunks", default=None, type=click.IntRange(1),
+                 help="Only the first N work units of each dataset (coffea maxchunks): a quick first pass."),
+    click.option("--dry-run", is_flag=True,
+                 help="Print units, events and the estimated wall time on --workers workers; process nothing."),
 )
 
 
@@ -45,12 +56,22 @@ def process() -> None:
 def _make_command(kind: str) -> None:
     @process.command(kind, help=f"Run the {kind} processor; print the cutflow of every dataset.")
     @_with_options
-    def command(fileset: str, out_store: str, scheduler: str | None, n_workers: int, chunksize: int,
+    def command(fileset: str, out_store: str | None, scheduler: str | None, n_workers: int, chunksize: int,
                 skip_bad_files: bool, rmm_fraction: float, seed: int, rmm_codec: str,
-                config_path: str | None) -> None:
+                config_path: str | None, write_mode: str, max_files: int | None, max_chunks: int | None,
+                dry_run: bool) -> None:
+        limits = {"max_files": max_files, "max_chunks": max_chunks}
+        if dry_run:
+            plan = plan_processing(kind, fileset, config=config_path, n_workers=max(n_workers, 1), chunksize=chunksize,
+                                   skip_bad_files=skip_bad_files, **limits)
+            click.echo(plan.table())
+            return
+        if out_store is None:
+            raise click.UsageError("--out is required (unless --dry-run)")
         summary = run_processor(kind, fileset, out_store, config=config_path, scheduler=scheduler,
                                 n_workers=n_workers, chunksize=chunksize, skip_bad_files=skip_bad_files,
-                                rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec)
+                                rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec,
+                                write_mode=write_mode, **limits)
         click.echo(summary.table())
         for path, reason in summary.skipped_files.items():
             click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)
