@@ -132,13 +132,40 @@ class StoreProcessor(processor.ProcessorABC):
         width = rmm_layout(self.rmm_config()).kept_cells.size
         buffer = _rmm_buffer(zstore.RMM_CHUNK_ROWS, width)
         met_pt, met_phi = selection.met
+        # every row: flatten each kind once and hand the kernel zero-copy views per frame (slicing
+        # the selected, indexed awkward records per frame cost more than the RMM kernel itself)
+        flat = _flat_kinds(selection.rmm_collections) if every_row else None
         for lo in range(0, len(rows), zstore.RMM_CHUNK_ROWS):
-            take = slice(lo, lo + zstore.RMM_CHUNK_ROWS) if every_row else rows[lo:lo + zstore.RMM_CHUNK_ROWS]
-            colls = {kind: objs[take] for kind, objs in selection.rmm_collections.items()}
+            hi = min(lo + zstore.RMM_CHUNK_ROWS, len(rows))
+            take = slice(lo, hi) if every_row else rows[lo:hi]
+            if flat is not None:
+                colls = {kind: _frame_view(offsets, columns, lo, hi) for kind, (offsets, columns) in flat.items()}
+            else:
+                colls = {kind: objs[take] for kind, objs in selection.rmm_collections.items()}
             yield rmm_features(colls, met_pt[take], met_phi[take], config=self.rmm_config(), out=buffer).features
 
     def postprocess(self, accumulator: Any) -> Any:
         return accumulator
+
+
+_RMM_FIELDS = ("pt", "eta", "phi", "mass")
+
+
+def _flat_kinds(collections: dict[str, Any]) -> dict[str, tuple[np.ndarray, list[np.ndarray]]]:
+    """kind -> (offsets, [pt, eta, phi, mass] contents), each flattened once per unit."""
+    from adsearch.processors.rmm import _kind_arrays
+
+    return {kind: _kind_arrays(objs, kind) for kind, objs in collections.items()}
+
+
+def _frame_view(offsets: np.ndarray, columns: list[np.ndarray], lo: int, hi: int) -> Any:
+    """Events [lo, hi) of a flattened kind as plain list-offset records (no copy)."""
+    import awkward as ak
+
+    contents = ak.contents
+    record = contents.RecordArray([contents.NumpyArray(c) for c in columns], list(_RMM_FIELDS),
+                                  length=len(columns[0]))
+    return ak.Array(contents.ListOffsetArray(ak.index.Index64(offsets[lo:hi + 1]), record))
 
 
 def collect_previous_unit() -> None:

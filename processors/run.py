@@ -32,7 +32,9 @@ from adsearch.cluster import dask_client, run_tasks
 from adsearch.config import load_config
 from adsearch.errors import BadInputError, ConfigError
 from adsearch.processors.cutflow import Cutflow
-from adsearch.processors.reading import Dataset, check_input_file, limit_files, load_fileset, to_coffea_fileset
+from adsearch.processors.reading import (
+    Dataset, check_input_file, is_url, limit_files, load_fileset, to_coffea_fileset, uproot_options,
+)
 from adsearch.processors.transfer import resolve_write_mode
 from adsearch.provenance import config_hash, run_record
 
@@ -189,17 +191,24 @@ def _run_coffea(kind_proc: Any, datasets: list[Dataset], client: Any, chunksize:
     receiver = ClientWriter(store) if on_client else None
 
     output: dict[str, Any] = {}
-    for schema_name, schema in (("nanoaod", NanoAODSchema), ("physlite", PHYSLITESchema)):
-        subset = [d for d in datasets if d.schema == schema_name]
+    # one Runner per schema and per kind of source: datasets of local files only are memory-mapped
+    # (reading.uproot_options); a dataset with any URL keeps uproot's sources, so each dataset is
+    # in exactly one Runner call and max_chunks keeps coffea's per-dataset meaning
+    groups = [(name, schema, local) for name, schema in (("nanoaod", NanoAODSchema), ("physlite", PHYSLITESchema))
+              for local in (True, False)]
+    for schema_name, schema, local in groups:
+        subset = [d for d in datasets if d.schema == schema_name
+                  and all(not is_url(f.path) for f in d.files) == local]
         if not subset:
             continue
         checkpointer = CollectOnlyCheckpointer() if on_client else PartCheckpointer(str(store))
         runner = processor.Runner(executor=_executor(client, progress, receiver), schema=schema,
                                   chunksize=chunksize, checkpointer=checkpointer, skipbadfiles=False,
                                   metadata_cache=_metadata_cache(subset, checked), maxchunks=max_chunks)
+        options = uproot_options(subset[0].files[0].path) if local else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = runner(to_coffea_fileset(subset), kind_proc)
+            result = runner(to_coffea_fileset(subset), kind_proc, uproot_options=options)
         output.update(result or {})
     return output
 
