@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("adsearch.generator.cli:generate", "Generate Pythia 8 + FastJet samples as NanoAOD ROOT files."),
     "process": ("adsearch.processors.cli:process", "Run a coffea processor over a fileset into a Zarr store."),
     "ae": ("adsearch.searches.autoencoder.cli:ae", "Autoencoder search: train, score, search."),
+    "cwola": ("adsearch.searches.cwola.cli:cwola", "CWoLa hunting (2020 dijet search): train, select, fit, limits."),
     "demo": ("adsearch.demo:demo", "Run the demonstration search on generated data end to end."),
 }
 

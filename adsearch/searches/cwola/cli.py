@@ -1,0 +1,47 @@
+"""``adsearch cwola``: CWoLa hunting on a dijet store (thin shell over :func:`cwola_hunt`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from adsearch.models.cli import _client, _with_cluster_options
+
+__all__ = ["cwola"]
+
+
+@click.group("cwola")
+def cwola() -> None:
+    """CWoLa hunting (ATLAS 2020): SR-vs-sideband classifiers on ECDF jet masses, fits, limits."""
+
+
+@cwola.command("run")
+@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="CWoLaSearchConfig YAML; the defaults are the 2020 ATLAS settings.")
+@click.option("--region", type=click.Choice(["search", "validation"]), default=None,
+              help="Override the config: |dy| < 1.2 (search) or > 1.2 (validation).")
+@click.option("--regions", "regions", default=None, help="Comma-separated mJJ regions to search (default: config, 1-6).")
+@_with_cluster_options
+def run(store_path: str, out_dir: str, config_path: str | None, region: str | None, regions: str | None,
+        scheduler: str | None, workers: int) -> None:
+    """Train, select at 10% and 1% efficiency, fit, test every region; write results.json, summary.md, plots/."""
+    from adsearch.config import load_config
+    from adsearch.searches.cwola.config import CWoLaSearchConfig
+    from adsearch.searches.cwola.pipeline import cwola_hunt
+
+    config = load_config(CWoLaSearchConfig, config_path)
+    updates: dict[str, object] = {}
+    if region:
+        updates["region"] = region
+    if regions:
+        updates["searched_regions"] = [int(r) for r in regions.split(",")]
+    if updates:
+        config = CWoLaSearchConfig.model_validate({**config.model_dump(), **updates})
+    with _client(scheduler, workers) as client:
+        result = cwola_hunt(store_path, config, out_dir, client=client)
+    click.echo((Path(out_dir) / "summary.md").read_text())
+    click.echo(f"largest fit-SR significance: {result.max_z('efficiency 0.1'):.2f} (10%), "
+               f"{result.max_z('efficiency 0.01'):.2f} (1%) sigma; outputs in {out_dir}")
