@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 from iminuit.cost import ExtendedBinnedNLL
+from scipy import stats as sps
 from scipy.integrate import quad
 
 from adsearch.stats.binning import cwola_2020_edges, resolution_binning
-from adsearch.stats.fitting import expected_counts, fit_spectrum
+from adsearch.stats.fitting import expected_counts, fit_spectrum, goodness_of_fit
 from adsearch.stats.functions import FUNCTION_NAMES, get_function
 
 
@@ -117,6 +118,74 @@ def test_signal_template_yield(rng: np.random.Generator, spectrum) -> None:
     fit = fit_spectrum(n, edges, "three_param", signal_template=template)
     assert fit.converged
     assert abs(fit.signal_yield - 3000.0) < 3.5 * fit.signal_error
+    # ``expected`` is the background alone: it follows the truth without the signal
+    assert np.all(np.abs(fit.expected - mu) < 4 * fit.sigma + 1e-3)
+    # the yield's error has the toy spread (60 toys: 3 sigma of a sample sd is 0.28)
+    pulls = []
+    for _ in range(60):
+        toy = fit_spectrum(rng.poisson(mu + 3000.0 * template), edges, "three_param", signal_template=template)
+        assert toy.converged
+        pulls.append((toy.signal_yield - 3000.0) / toy.signal_error)
+    assert abs(np.mean(pulls)) < 3 / np.sqrt(60) and abs(np.std(pulls, ddof=1) - 1.0) < 3 / np.sqrt(2 * 59)
+
+
+def _reference_groups(mu: np.ndarray, n: np.ndarray, used: np.ndarray, min_expected: float) -> tuple[list, list]:
+    """Grouping as the docstring says it, written as runs: split the fitted bins into runs
+    between masked bins; in each run, cut a group whenever it expects min_expected; a short
+    remainder joins the run's last group (or the previous group if the run has none)."""
+    groups: list[list[float]] = []
+    run: list[int] = []
+    for i in [*range(mu.size), None]:
+        if i is not None and used[i]:
+            run.append(i)
+            continue
+        if run:
+            current: list[int] = []
+            for j in run:
+                current.append(j)
+                if mu[current].sum() >= min_expected:
+                    groups.append([mu[current].sum(), n[current].sum()])
+                    current = []
+            if current:
+                if groups:
+                    groups[-1][0] += mu[current].sum()
+                    groups[-1][1] += n[current].sum()
+                else:
+                    groups.append([mu[current].sum(), n[current].sum()])
+        run = []
+    return [g[0] for g in groups], [g[1] for g in groups]
+
+
+def test_goodness_of_fit_groups_bins_and_counts_degrees_of_freedom(rng: np.random.Generator, spectrum) -> None:
+    # by hand: min 5; [3, 3] -> 6; [10]; 1 is short and joins 10; the mask ends the run; [2, 2, 2] -> 6
+    mu = np.array([3.0, 3.0, 10.0, 1.0, 50.0, 2.0, 2.0, 2.0])
+    n = np.array([4.0, 2.0, 12.0, 0.0, 50.0, 1.0, 3.0, 2.0])
+    used = np.array([True, True, True, True, False, True, True, True])
+    chi2, pearson, n_groups = goodness_of_fit(mu, n, used, 5.0)
+    gmu, gn = np.array([6.0, 11.0, 6.0]), np.array([6.0, 12.0, 6.0])
+    assert n_groups == 3
+    assert pearson == pytest.approx(np.sum((gn - gmu) ** 2 / gmu))
+    assert chi2 == pytest.approx(2 * np.sum(gmu - gn + gn * np.log(gn / gmu)))
+    # random spectra with masked gaps and many small bins, against the run-wise reference
+    for _ in range(20):
+        mu = rng.exponential(4.0, 60) + 0.05
+        n = rng.poisson(mu).astype(float)
+        used = rng.random(60) > 0.15
+        gmu, gn = (np.array(x) for x in _reference_groups(mu, n, used, 5.0))
+        chi2, pearson, n_groups = goodness_of_fit(mu, n, used, 5.0)
+        dev = np.where(gn > 0, gn * np.log(np.where(gn > 0, gn, 1.0) / gmu), 0.0)
+        assert n_groups == gmu.size
+        assert chi2 == pytest.approx(2 * np.sum(gmu - gn + dev)) and pearson == pytest.approx(np.sum((gn - gmu) ** 2 / gmu))
+    # a fit's ndf and p-value: groups of its fitted bins minus its free parameters
+    edges = cwola_2020_edges()
+    mu, _ = spectrum("three_param", edges, 2e3)  # a falling tail of small bins: grouping matters
+    counts = rng.poisson(mu)
+    mask = np.ones(counts.size, bool)
+    mask[20:26] = False
+    fit = fit_spectrum(counts, edges, "three_param", mask=mask)
+    chi2, _, n_groups = goodness_of_fit(fit.expected, counts, mask, 5.0)
+    assert n_groups < mask.sum() and fit.ndf == n_groups - 3
+    assert fit.chi2 == pytest.approx(chi2) and fit.p_value == pytest.approx(sps.chi2.sf(chi2, n_groups - 3))
 
 
 def test_failures_are_reported(spectrum) -> None:
