@@ -19,7 +19,7 @@ from adsearch.stats.binning import mass_points, mass_resolution_gev, validate_ed
 from adsearch.stats.fitting import fit_spectrum
 from adsearch.stats.limits import gaussian_template
 
-__all__ = ["SpuriousSignalPoint", "spurious_signal", "NonClosureCorrection", "fit_nonclosure"]
+__all__ = ["SpuriousSignalPoint", "spurious_signal", "spurious_signal_function", "NonClosureCorrection", "fit_nonclosure"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ def spurious_signal(
     if masses_gev is None:
         masses_gev = mass_points(max(300.0, edges[0]), edges[-1])
     bkg_only = fit_spectrum(counts, edges, function, mask=mask)
+    if not bkg_only.converged:  # no background description to measure a bias of
+        return []
     centres = 0.5 * (edges[1:] + edges[:-1])
     out = []
     for mass in np.asarray(masses_gev, dtype=float):
@@ -65,7 +67,10 @@ def spurious_signal(
         if mass - 2 * sigma < edges[0] or mass + 2 * sigma > edges[-1]:
             continue
         template = gaussian_template(edges, mass, sigma)
-        fit = fit_spectrum(counts, edges, function, mask=mask, signal_template=template, start_params=bkg_only.params)
+        try:
+            fit = fit_spectrum(counts, edges, function, mask=mask, signal_template=template, start_params=bkg_only.params)
+        except ValueError:  # parameters that do not map back (e.g. an underflowed normalisation)
+            fit = fit_spectrum(counts, edges, function, mask=mask, signal_template=template)
         window = np.abs(centres - mass) <= sigma
         b_win = float(bkg_only.expected[window].sum()) if window.any() else float("nan")
         s, err = float(fit.signal_yield), float(fit.signal_error)
@@ -76,6 +81,25 @@ def spurious_signal(
             converged=fit.converged,
         ))
     return out
+
+
+def spurious_signal_function(points: list[SpuriousSignalPoint]) -> Callable[[float, float], float]:
+    """|spurious signal| (events) at any mass, linear between the measured mass points (constant
+    beyond them; points whose fit did not converge are left out). The second argument (the
+    signal width) is accepted for :func:`adsearch.stats.limits.gaussian_limits` and unused: the
+    points were measured for one width.
+
+    >>> pts = [SpuriousSignalPoint(1000.0, 50.0, -4.0, 2.0, -2.0, 100.0, -0.4, True),
+    ...        SpuriousSignalPoint(2000.0, 80.0, 2.0, 1.0, 2.0, 10.0, 0.6, True)]
+    >>> spurious_signal_function(pts)(1500.0, 60.0)
+    3.0
+    """
+    good = [p for p in points if p.converged and np.isfinite(p.signal_yield)]
+    if not good:
+        return lambda mass, sigma: 0.0
+    m = np.array([p.mass_gev for p in good])
+    s = np.abs([p.signal_yield for p in good])
+    return lambda mass, sigma: float(np.interp(mass, m, s))
 
 
 @dataclass(frozen=True)

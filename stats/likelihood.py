@@ -10,7 +10,14 @@ uncertainties are constrained nuisance parameters:
 - ``extra_sigma`` (e.g. a classifier-ensemble spread): uncorrelated per-bin uncertainty;
   all uncorrelated per-bin terms are added in quadrature into one Poisson-constrained
   ``shapesys`` ("bkg_uncorrelated");
-- ``background_alt`` (the alternative fit function): one ``histosys``, alt as +1 sigma.
+- ``background_alt`` (the alternative fit function): one ``histosys``, alt as +1 sigma;
+- ``spurious_signal`` (events): the fit function's bias on a background-only shape, as a
+  signal-shaped ``histosys`` of the background, b +- S_spur x template ("spurious_signal");
+- ``background_shapes`` (name -> per-bin one-sigma shift, e.g. the autoencoder-retraining
+  spread): one correlated ``histosys`` each;
+- ``signal_norm`` (name -> (hi, lo) factors, e.g. luminosity, object efficiencies): a
+  ``normsys`` of the signal each; ``signal_shapes`` (name -> (up, down) templates, e.g. jet
+  energy scale and resolution): a ``histosys`` of the signal each.
 
 Every likelihood can be written as a pyhf JSON workspace (:func:`export_workspace`).
 """
@@ -18,7 +25,7 @@ Every likelihood can be written as a pyhf JSON workspace (:func:`export_workspac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +63,10 @@ class LikelihoodInputs:
     background_sigma: np.ndarray | None = None
     extra_sigma: np.ndarray | None = None
     background_alt: np.ndarray | None = None
+    spurious_signal: float | None = None
+    background_shapes: dict[str, np.ndarray] = field(default_factory=dict)
+    signal_norm: dict[str, tuple[float, float]] = field(default_factory=dict)
+    signal_shapes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def make(
@@ -67,8 +78,17 @@ class LikelihoodInputs:
         extra_sigma: np.ndarray | None = None,
         background_alt: np.ndarray | None = None,
         select: np.ndarray | slice | None = None,
+        *,
+        spurious_signal: float | None = None,
+        background_shapes: dict[str, np.ndarray] | None = None,
+        signal_norm: dict[str, tuple[float, float]] | None = None,
+        signal_shapes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> LikelihoodInputs:
-        """Check shapes and values; ``select`` keeps a subset of bins (a window)."""
+        """Check shapes and values; ``select`` keeps a subset of bins (a window).
+
+        Per-bin systematic inputs (``background_shapes``, ``signal_shapes``) cover all bins and
+        are cut by ``select`` like the counts.
+        """
         sel = slice(None) if select is None else select
         n = check_counts(counts)
         b = check_counts(background, "background")
@@ -83,7 +103,45 @@ class LikelihoodInputs:
             sig = sig[sel] if sig.ndim == 1 else sig[np.ix_(np.arange(b.size)[sel], np.arange(b.size)[sel])]
         extra = None if extra_sigma is None else check_counts(extra_sigma, "extra_sigma")[sel]
         alt = None if background_alt is None else check_counts(background_alt, "background_alt")[sel]
-        return cls(n[sel], s[sel], b[sel], sig, extra, alt)
+        if spurious_signal is not None and not (np.isfinite(spurious_signal) and spurious_signal >= 0):
+            raise ValueError(f"spurious_signal must be finite and >= 0 events, got {spurious_signal}")
+        shapes = {}
+        for name, shift in (background_shapes or {}).items():
+            arr = np.asarray(shift, dtype=float)
+            if arr.shape != b.shape or not np.all(np.isfinite(arr)):
+                raise ValueError(f"background shape {name!r} must be finite with one entry per bin")
+            shapes[name] = arr[sel]
+        norms = {}
+        for name, (hi, lo) in (signal_norm or {}).items():
+            if not (hi > 0 and lo > 0):
+                raise ValueError(f"signal normalisation {name!r} needs positive factors, got ({hi}, {lo})")
+            norms[name] = (float(hi), float(lo))
+        sig_shapes = {
+            name: (check_counts(up, f"{name} up")[sel], check_counts(down, f"{name} down")[sel])
+            for name, (up, down) in (signal_shapes or {}).items()
+        }
+        return cls(n[sel], s[sel], b[sel], sig, extra, alt, spurious_signal, shapes, norms, sig_shapes)
+
+    def without(self, *names: str) -> LikelihoodInputs:
+        """The same inputs with the named systematic groups removed: "spurious_signal",
+        "background_alt", or a key of ``background_shapes``/``signal_norm``/``signal_shapes``."""
+        return LikelihoodInputs(
+            self.counts, self.signal, self.background, self.background_sigma, self.extra_sigma,
+            None if "background_alt" in names else self.background_alt,
+            None if "spurious_signal" in names else self.spurious_signal,
+            {k: v for k, v in self.background_shapes.items() if k not in names},
+            {k: v for k, v in self.signal_norm.items() if k not in names},
+            {k: v for k, v in self.signal_shapes.items() if k not in names},
+        )
+
+    @property
+    def systematics(self) -> list[str]:
+        """Names of the systematic groups these inputs carry (the fit covariance excluded)."""
+        return (
+            (["background_alt"] if self.background_alt is not None else [])
+            + (["spurious_signal"] if self.spurious_signal else [])
+            + list(self.background_shapes) + list(self.signal_norm) + list(self.signal_shapes)
+        )
 
 
 def total_covariance(inputs: LikelihoodInputs) -> np.ndarray:
@@ -97,6 +155,10 @@ def total_covariance(inputs: LikelihoodInputs) -> np.ndarray:
         cov += np.diag(inputs.extra_sigma**2)
     if inputs.background_alt is not None:
         shift = inputs.background_alt - b
+        cov += np.outer(shift, shift)
+    if inputs.spurious_signal:
+        cov += np.outer(inputs.spurious_signal * inputs.signal, inputs.spurious_signal * inputs.signal)
+    for shift in inputs.background_shapes.values():
         cov += np.outer(shift, shift)
     return cov
 
@@ -136,12 +198,26 @@ def build_workspace(
             "type": "histosys",
             "data": {"hi_data": alt.tolist(), "lo_data": np.maximum(2 * b - alt, 0.0).tolist()},
         })
+    if inputs.spurious_signal:
+        spur = inputs.spurious_signal * inputs.signal
+        modifiers.append({
+            "name": "spurious_signal",
+            "type": "histosys",
+            "data": {"hi_data": (b + spur).tolist(), "lo_data": np.maximum(b - spur, 0.0).tolist()},
+        })
+    for name, shift in inputs.background_shapes.items():
+        modifiers.append({
+            "name": name,
+            "type": "histosys",
+            "data": {"hi_data": (b + shift).tolist(), "lo_data": np.maximum(b - shift, 0.0).tolist()},
+        })
+    signal_modifiers: list[dict[str, Any]] = [{"name": "mu", "type": "normfactor", "data": None}]
+    for name, (hi, lo) in inputs.signal_norm.items():
+        signal_modifiers.append({"name": name, "type": "normsys", "data": {"hi": hi, "lo": lo}})
+    for name, (up, down) in inputs.signal_shapes.items():
+        signal_modifiers.append({"name": name, "type": "histosys", "data": {"hi_data": up.tolist(), "lo_data": down.tolist()}})
     samples = [
-        {
-            "name": "signal",
-            "data": inputs.signal.tolist(),
-            "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
-        },
+        {"name": "signal", "data": inputs.signal.tolist(), "modifiers": signal_modifiers},
         {"name": "background", "data": b.tolist(), "modifiers": modifiers},
     ]
     return {

@@ -5,7 +5,14 @@
 - Toys, used when the background under the signal is small (asymptotics fail there: for
   n = 0, b = 0 they give 1.9 events instead of 3.0): the LEP/Tevatron hybrid CLs with
   Q = sum n ln(1 + mu s / b) - mu s, pseudo-experiments drawn with the background
-  uncertainties sampled from their covariance. Fully vectorised, seeded.
+  uncertainties sampled from their covariance and the signal-side ones from their constraints.
+  Fully vectorised, seeded.
+
+Systematic uncertainties (the paper's): the spurious signal, the alternative fit function, the
+autoencoder-retraining spread and the signal-side ones (:class:`SignalUncertainties`: luminosity,
+object efficiencies, jet energy scale and resolution) are nuisance parameters of the pyhf model
+(:mod:`adsearch.stats.likelihood`); :func:`gaussian_limits` can also measure how much each one
+alone raises the expected limit (``breakdown_every``).
 
 Templates are normalised to one event over the whole Gaussian, so limits are on the number
 of produced signal events in the spectrum; divide by luminosity x efficiency for a cross section.
@@ -13,9 +20,9 @@ of produced signal events in the spectrum; divide by luminosity x efficiency for
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 from pyhf.infer import hypotest
@@ -32,6 +39,9 @@ from adsearch.stats.likelihood import (
     total_covariance,
 )
 from adsearch.stats.profile import AsymptoticCLs, ProfileModel
+
+if TYPE_CHECKING:
+    from adsearch.stats.systematics import SignalUncertainties
 
 __all__ = [
     "LimitResult",
@@ -84,6 +94,10 @@ class LimitPoint:
     window_lo_gev: float
     window_hi_gev: float
     acceptance: float
+    #: expected limit with the fit's statistical uncertainty only (no systematics), when measured
+    expected_no_systematics: float | None = None
+    #: systematic -> relative rise of the expected limit when it alone is added to that
+    impact: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +235,7 @@ def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int =
     rng = np.random.default_rng(seed)
     n_bonly = rng.poisson(_draw_backgrounds(rng, b, cov, n_toys))
     n_bkg_for_sb = rng.poisson(_draw_backgrounds(rng, b, cov, n_toys))
+    s_toys = _draw_signals(rng, inputs, n_toys)
     cache: dict[float, np.ndarray] = {}
 
     def cls_values(mu: float) -> np.ndarray:
@@ -229,7 +244,7 @@ def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int =
             return cache[mu]
         sig = mu * s
         q_b = np.sort(_q_statistic(n_bonly, sig, b))
-        n_sb = n_bkg_for_sb + np.random.default_rng([seed, 1]).poisson(np.broadcast_to(sig, n_bkg_for_sb.shape))
+        n_sb = n_bkg_for_sb + np.random.default_rng([seed, 1]).poisson(mu * s_toys)
         q_sb = np.sort(_q_statistic(n_sb, sig, b))
         targets = np.concatenate([[_q_statistic(n_obs, sig, b)], np.quantile(q_b, sps.norm.cdf(BAND_SIGMAS))])
         tol = 1e-9 * (1.0 + np.abs(targets))
@@ -250,6 +265,20 @@ def toy_upper_limit(inputs: LikelihoodInputs, *, cl: float = 0.95, n_toys: int =
         for k in range(6)
     ]
     return LimitResult.from_band(limits[0], limits[1:], "toys")
+
+
+def _draw_signals(rng: np.random.Generator, inputs: LikelihoodInputs, n: int) -> np.ndarray:
+    """Per-toy signal templates with the signal-side nuisances drawn from their constraints
+    (code-0 shape interpolation, code-1 normalisation factors, as in the pyhf model)."""
+    s = np.broadcast_to(inputs.signal, (n, inputs.signal.size)).copy()
+    for up, down in inputs.signal_shapes.values():
+        alpha = rng.standard_normal((n, 1))
+        s += np.where(alpha >= 0, alpha * (up - inputs.signal), alpha * (inputs.signal - down))
+    s = np.clip(s, 0.0, None)
+    for hi, lo in inputs.signal_norm.values():
+        alpha = rng.standard_normal((n, 1))
+        s *= np.where(alpha >= 0, hi**alpha, lo ** (-alpha))
+    return s
 
 
 def _draw_backgrounds(rng: np.random.Generator, b: np.ndarray, cov: np.ndarray, n: int) -> np.ndarray:
@@ -282,14 +311,18 @@ def template_limit(
     select: np.ndarray | slice | None = None,
     method: Method = "auto",
     workspace_path: str | Path | None = None,
+    systematics: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> LimitResult:
     """Limit on the yield of an arbitrary template (e.g. an injected-signal histogram).
 
     ``template`` is the expected count per bin per unit yield; normalise it to 1 over the
-    full signal to get limits in produced events.
+    full signal to get limits in produced events. ``systematics``: keyword arguments of
+    :meth:`LikelihoodInputs.make` (``spurious_signal``, ``background_shapes``, ``signal_norm``,
+    ``signal_shapes``).
     """
-    inputs = LikelihoodInputs.make(counts, template, background, background_sigma, extra_sigma, background_alt, select)
+    inputs = LikelihoodInputs.make(counts, template, background, background_sigma, extra_sigma, background_alt,
+                                   select, **(systematics or {}))
     if workspace_path is not None:
         export_workspace(build_workspace(inputs), workspace_path)
     return upper_limit(inputs, method=method, **kwargs)
@@ -310,6 +343,10 @@ def gaussian_limits(
     min_acceptance: float = 0.8,
     method: Method = "auto",
     workspace_dir: str | Path | None = None,
+    spurious_events: Callable[[float, float], float] | None = None,
+    background_shapes: dict[str, np.ndarray] | None = None,
+    signal_uncertainties: SignalUncertainties | None = None,
+    breakdown_every: int = 0,
     **kwargs: Any,
 ) -> list[LimitPoint]:
     """Limits for Gaussian signals at each mass (default: 5% apart from 0.3 TeV inside the edges).
@@ -321,6 +358,12 @@ def gaussian_limits(
     Near the ends of the spectrum the window is truncated; masses with less than
     ``min_acceptance`` of the Gaussian inside the spectrum are skipped. Yields stay per
     produced event over the full Gaussian (``acceptance`` records the fraction in the window).
+
+    Systematics: ``spurious_events(mass, sigma)`` the spurious-signal yield (events, full
+    Gaussian); ``background_shapes`` per-bin one-sigma background shifts (all bins; e.g. the
+    autoencoder-retraining spread); ``signal_uncertainties``. With ``breakdown_every`` = k > 0,
+    every k-th mass point also records the expected limit without systematics and each one's
+    impact alone (costs 1 + n_systematics more limits there).
     """
     edges = validate_edges(edges_gev, np.asarray(counts).size)
     res_fn = mass_resolution_gev if resolution_fn is None else resolution_fn
@@ -337,15 +380,29 @@ def gaussian_limits(
         path = None
         if workspace_dir is not None:
             path = Path(workspace_dir) / f"gauss_m{mass:.0f}_w{width_fraction:g}.json"
-        res = template_limit(
-            counts, template, background, background_sigma, extra_sigma=extra_sigma,
-            background_alt=background_alt, select=sel, method=method, workspace_path=path, **kwargs,
-        )
+        systematics: dict[str, Any] = {"background_shapes": background_shapes}
+        if spurious_events is not None:
+            systematics["spurious_signal"] = abs(float(spurious_events(mass, sigma)))
+        if signal_uncertainties is not None:
+            systematics["signal_norm"] = signal_uncertainties.norms()
+            systematics["signal_shapes"] = signal_uncertainties.shapes(edges, mass, width_fraction, res_fn)
+        inputs = LikelihoodInputs.make(counts, template, background, background_sigma, extra_sigma, background_alt,
+                                       sel, **systematics)
+        if path is not None:
+            export_workspace(build_workspace(inputs), path)
+        res = upper_limit(inputs, method=method, **kwargs)
+        no_syst, impact = None, {}
+        if breakdown_every > 0 and len(points) % breakdown_every == 0 and inputs.systematics:
+            names = inputs.systematics
+            no_syst = upper_limit(inputs.without(*names), method=method, **kwargs).expected
+            for name in names:
+                alone = upper_limit(inputs.without(*[k for k in names if k != name]), method=method, **kwargs)
+                impact[name] = alone.expected / no_syst - 1.0
         points.append(LimitPoint(
             mass_gev=float(mass), sigma_gev=sigma, width_fraction=float(width_fraction),
             observed=res.observed, expected=res.expected, minus1=res.minus1, plus1=res.plus1,
             minus2=res.minus2, plus2=res.plus2, method=res.method,
             window_lo_gev=float(edges[sel[0]]), window_hi_gev=float(edges[sel[-1] + 1]),
-            acceptance=float(template[sel].sum()),
+            acceptance=float(template[sel].sum()), expected_no_systematics=no_syst, impact=impact,
         ))
     return points

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from adsearch.config import StrictModel
 
-__all__ = ["MASS_SPECTRA", "AESearchConfig"]
+__all__ = ["MASS_SPECTRA", "SignalUncertaintiesConfig", "AESearchConfig"]
 
 #: spectrum label -> store column (GeV); the nine two-object masses of the ATLAS search.
 MASS_SPECTRA: dict[str, str] = {
@@ -22,6 +24,21 @@ MASS_SPECTRA: dict[str, str] = {
 }
 
 
+class SignalUncertaintiesConfig(StrictModel):
+    """Relative one-sigma signal-side uncertainties of the limits (0 switches one off).
+
+    ``luminosity``: 1.7%, the Run-2 139 fb^-1 uncertainty of the paper's data. The others are
+    typical ATLAS Run-2 sizes for leptons and jets at these masses, to be set per analysis (the
+    PRL does not list them per source): object efficiencies 2%, jet energy scale 2%, jet energy
+    resolution 10% of the resolution.
+    """
+
+    luminosity: float = Field(default=0.017, ge=0, lt=1)
+    efficiency: float = Field(default=0.02, ge=0, lt=1)
+    jet_energy_scale: float = Field(default=0.02, ge=0, lt=1)
+    jet_energy_resolution: float = Field(default=0.10, ge=0, lt=1)
+
+
 class AESearchConfig(StrictModel):
     """Everything the search stage needs besides the store and the scores in it.
 
@@ -30,6 +47,13 @@ class AESearchConfig(StrictModel):
     visible cross-sections ``region_xsec_pb`` (count = sigma_vis x L) unless explicit
     ln(loss) ``region_thresholds`` are given (ATLAS: -9.10, -8.0, -6.5).
     ``inject_xsec_pb``: signal dataset -> cross-section (pb) injected into the data.
+
+    Systematics of the limits: ``spurious_signal`` (fitted on the background-only spectrum of
+    ``background_only_dataset``, default the data dataset before any injection: for real data
+    name a background simulation), the alternative fit function (always), ``retraining_spread``
+    (when the store holds per-retrain scores, ``adsearch ae score`` writes them) and
+    ``signal_uncertainties``; ``systematics_breakdown_every``: every k-th mass point records each
+    one's effect on the expected limit (0: none).
     """
 
     data_dataset: str = "background"
@@ -43,10 +67,18 @@ class AESearchConfig(StrictModel):
     mass_hi_gev: float = Field(default=8000.0, gt=0)
     min_events_for_fit: int = Field(default=30, ge=10)
     n_pseudo: int = Field(default=10000, ge=100)
+    global_p: Literal["refit", "fixed"] = Field(
+        default="refit", description="BumpHunter null: pseudo-experiments refitted (calibrated) or a fixed fit"
+    )
     limit_widths: list[float] = Field(default_factory=lambda: [0.0, 0.15])
     limit_mass_spacing: float = Field(default=0.05, gt=0)
     limit_regions: list[int] = Field(default_factory=lambda: [0])
     limit_spectra: list[str] = Field(default_factory=lambda: list(MASS_SPECTRA))
+    spurious_signal: bool = True
+    background_only_dataset: str | None = None
+    retraining_spread: bool = True
+    signal_uncertainties: SignalUncertaintiesConfig = Field(default_factory=SignalUncertaintiesConfig)
+    systematics_breakdown_every: int = Field(default=4, ge=0)
     seed: int = 0
 
     @field_validator("spectra", "limit_spectra")

@@ -21,6 +21,8 @@ __all__ = ["SampleColumns", "dataset_luminosity_ipb", "dataset_xsec_pb", "datase
            "load_columns", "inject_signal"]
 
 SCORE_COLUMN = "ae_score"
+#: Columns ``ae_score_retrain_<k>``: the scores of the kept retrains (the retraining systematic).
+RETRAIN_SCORE_PREFIX = "ae_score_retrain_"
 
 
 @dataclass
@@ -31,6 +33,7 @@ class SampleColumns:
     scores: np.ndarray
     masses: dict[str, np.ndarray]
     injected: np.ndarray  # True for signal events injected into the data
+    retrain_scores: np.ndarray | None = None  # (n, K) scores of the kept retrains, when stored
 
     @property
     def n_events(self) -> int:
@@ -50,7 +53,12 @@ def load_columns(store: FeatureStore, dataset: str, mass_columns: dict[str, str]
             f"dataset {dataset!r}: {n_unscored} of {scores.size} events have no anomaly score (their RMM "
             "was not stored); the search needs every event scored: process with --rmm-fraction 1"
         )
-    return SampleColumns(dataset, scores, masses, np.zeros(scores.size, bool))
+    retrain_cols = sorted(c for c in store.columns(dataset) if c.startswith(RETRAIN_SCORE_PREFIX))
+    retrain = None
+    if retrain_cols:
+        read = store.read(dataset, retrain_cols)
+        retrain = np.stack([read[c].astype(np.float64) for c in retrain_cols], axis=1)
+    return SampleColumns(dataset, scores, masses, np.zeros(scores.size, bool), retrain)
 
 
 def inject_signal(data: SampleColumns, signal: SampleColumns, n_inject: int, seed: int) -> SampleColumns:
@@ -61,4 +69,7 @@ def inject_signal(data: SampleColumns, signal: SampleColumns, n_inject: int, see
         np.concatenate([data.scores, signal.scores[pick]]),
         {k: np.concatenate([v, signal.masses[k][pick]]) for k, v in data.masses.items()},
         np.concatenate([data.injected, np.ones(n_inject, bool)]),
+        None if data.retrain_scores is None or signal.retrain_scores is None
+        or signal.retrain_scores.shape[1] != data.retrain_scores.shape[1]
+        else np.concatenate([data.retrain_scores, signal.retrain_scores[pick]]),
     )

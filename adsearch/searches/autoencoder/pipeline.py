@@ -20,6 +20,7 @@ from adsearch.searches.common.samples import (
 )
 from adsearch.searches.common.sensitivity import BenchmarkSensitivity, benchmark_sensitivity, best_spectrum
 from adsearch.searches.autoencoder.spectra import SpectrumResult, analyse_spectrum
+from adsearch.stats.systematics import SignalUncertainties
 from adsearch.cluster import run_tasks
 from adsearch.provenance import run_record, write_json
 from adsearch.store import open_store
@@ -62,19 +63,35 @@ class SearchSummary:
 
 
 def _analyse_all(
-    data: SampleColumns, regions: list[AnomalyRegion], config: AESearchConfig, client: Any | None
+    data: SampleColumns, regions: list[AnomalyRegion], config: AESearchConfig, client: Any | None,
+    background_only: SampleColumns, lumi: float,
 ) -> list[SpectrumResult]:
+    retrain_regions = []
+    if config.retraining_spread and data.retrain_scores is not None:
+        retrain_regions = [anomaly_regions(data.retrain_scores[:, k], lumi, config.region_xsec_pb, config.region_thresholds)
+                           for k in range(data.retrain_scores.shape[1])]
+    uncertainties = SignalUncertainties(**config.signal_uncertainties.model_dump())
     jobs = []
     for r_index, region in enumerate(regions):
         selected = region.select(data.scores)
         for s_index, spectrum in enumerate(config.spectra):
+            with_limits = r_index in config.limit_regions and spectrum in config.limit_spectra
+            systematics: dict[str, Any] = {}
+            if with_limits and config.limit_widths:
+                systematics = dict(
+                    signal_uncertainties=uncertainties, breakdown_every=config.systematics_breakdown_every,
+                    retrain_masses=[data.masses[spectrum][rr[r_index].select(data.retrain_scores[:, k])]
+                                    for k, rr in enumerate(retrain_regions)],
+                )
+                if config.spurious_signal:
+                    systematics["background_only_masses"] = background_only.masses[spectrum][
+                        region.select(background_only.scores)]
             kwargs = dict(
                 region=region.label, spectrum=spectrum, lo_gev=config.mass_lo_gev, hi_gev=config.mass_hi_gev,
                 min_events=config.min_events_for_fit, n_pseudo=config.n_pseudo,
                 seed=config.seed + 1000 * r_index + s_index,
-                limit_widths=tuple(config.limit_widths)
-                if r_index in config.limit_regions and spectrum in config.limit_spectra else (),
-                limit_mass_spacing=config.limit_mass_spacing,
+                limit_widths=tuple(config.limit_widths) if with_limits else (),
+                limit_mass_spacing=config.limit_mass_spacing, global_p=config.global_p, **systematics,
             )
             jobs.append((data.masses[spectrum][selected], kwargs))
     return run_tasks(_analyse_job, jobs, client)
@@ -110,7 +127,9 @@ def run_ae_search(
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    spectra = _analyse_all(data, regions, config, client)
+    background_only = background if config.background_only_dataset is None else load_columns(
+        store, config.background_only_dataset, mass_columns)
+    spectra = _analyse_all(data, regions, config, client, background_only, lumi)
     timings["fits_and_bumphunter"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -9,15 +9,18 @@ function gives the shape uncertainty used by BumpHunter's pseudo-experiments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from adsearch.searches.common.fit_range import fit_range_edges
 from adsearch.stats.bumphunter import BumpHuntResult, bump_hunt
+from adsearch.stats.calibration import refitted_null
 from adsearch.stats.binning import mass_points
 from adsearch.stats.fitting import FitResult, fit_spectrum
+from adsearch.stats.closure import spurious_signal, spurious_signal_function
 from adsearch.stats.limits import gaussian_limits
+from adsearch.stats.systematics import SignalUncertainties
 
 __all__ = ["SpectrumResult", "fit_range_edges", "analyse_spectrum"]
 
@@ -39,6 +42,7 @@ class SpectrumResult:
     fit_alt: FitResult | None = None
     bumphunt: BumpHuntResult | None = None
     limits: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    systematics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def global_z(self) -> float | None:
@@ -56,6 +60,7 @@ class SpectrumResult:
             "fit_alt": None if self.fit_alt is None else _fit_summary(self.fit_alt),
             "bumphunt": None if self.bumphunt is None else self.bumphunt.to_dict(),
             "limits": self.limits,
+            "systematics": self.systematics,
         }
 
 
@@ -76,12 +81,31 @@ def analyse_spectrum(
     seed: int = 0,
     limit_widths: tuple[float, ...] = (),
     limit_mass_spacing: float = 0.05,
+    global_p: str = "refit",
+    background_only_masses: np.ndarray | None = None,
+    retrain_masses: Sequence[np.ndarray] = (),
+    signal_uncertainties: SignalUncertainties | None = None,
+    breakdown_every: int = 0,
 ) -> SpectrumResult:
     """Histogram, nominal and alternative fit, BumpHunter with the look-elsewhere effect, and
     CLs limits (in events) on Gaussian signals of each relative width in ``limit_widths``.
 
     The limits' background uncertainty is the fit's count covariance; the alternative
     function enters as a shape nuisance.
+
+    ``global_p``: ``"refit"`` (default, calibrated) scans every pseudo-experiment against its own
+    refit of the nominal function, as the data are scanned against theirs
+    (:func:`adsearch.stats.calibration.refitted_null`); ``"fixed"`` scans them against the data's
+    fit, smeared by the alternative function (conservative: the fit to the data absorbs part of
+    any fluctuation, a fixed curve does not).
+
+    Systematics of the limits (the paper's), each a nuisance parameter of the pyhf model:
+    the fit-function choice (the alternative function); the spurious signal, fitted at every
+    mass on ``background_only_masses`` (the background-only spectrum of the same region) with the
+    nominal function plus a Gaussian of the limit's width; the autoencoder-retraining spread, the
+    per-bin standard deviation of the nominal fits to ``retrain_masses`` (the region's spectrum
+    selected by each kept retrain's own scores; needs two or more); ``signal_uncertainties``.
+    ``breakdown_every``: see :func:`adsearch.stats.limits.gaussian_limits`.
     """
     m = np.asarray(masses_gev, dtype=float)
     m = m[np.isfinite(m) & (m >= lo_gev) & (m < hi_gev)]
@@ -99,14 +123,46 @@ def analyse_spectrum(
         result.status = f"nominal fit failed: {result.fit.message}"
         return result
     alt = result.fit_alt.expected if result.fit_alt.converged else None
+    if global_p not in ("refit", "fixed"):
+        raise ValueError(f"global_p must be 'refit' or 'fixed', got {global_p!r}")
+    null_t = refitted_null(result.fit, n_pseudo=n_pseudo, seed=seed) if global_p == "refit" else None
     result.bumphunt = bump_hunt(
-        counts, result.fit.expected, background_alt=alt, edges_gev=edges, n_pseudo=n_pseudo, seed=seed
+        counts, result.fit.expected, background_alt=alt, edges_gev=edges, n_pseudo=n_pseudo, seed=seed,
+        null_t=null_t,
     )
+    if not limit_widths:
+        return result
     masses = mass_points(max(lo_gev, edges[0]), edges[-1], limit_mass_spacing)
+    shapes = _retraining_spread(retrain_masses, edges)
+    if shapes:
+        rel = shapes["ae_retraining"] / np.maximum(result.fit.expected, 1e-9)
+        result.systematics["ae_retraining"] = {"n_retrains": len(retrain_masses), "max_relative": float(rel.max()),
+                                               "mean_relative": float(rel.mean())}
+    bkg_only = None
+    if background_only_masses is not None:
+        bkg_only = np.histogram(np.asarray(background_only_masses, dtype=float), bins=edges)[0].astype(float)
     for width in limit_widths:
+        spur_fn = None
+        if bkg_only is not None and bkg_only.sum() >= min_events:
+            spur = spurious_signal(bkg_only, edges, masses, width, NOMINAL_FUNCTION)
+            spur_fn = spurious_signal_function(spur)
+            result.systematics[f"spurious_signal_w{width:g}"] = [
+                {"mass_gev": p.mass_gev, "events": p.signal_yield, "error": p.signal_error} for p in spur
+            ]
         points = gaussian_limits(
             counts, result.fit.expected, result.fit.count_covariance, edges, masses, width,
-            background_alt=alt, seed=seed,
+            background_alt=alt, seed=seed, spurious_events=spur_fn, background_shapes=shapes or None,
+            signal_uncertainties=signal_uncertainties, breakdown_every=breakdown_every,
         )
         result.limits[f"{width:g}"] = [p.to_dict() for p in points]
     return result
+
+
+def _retraining_spread(retrain_masses: Sequence[np.ndarray], edges: np.ndarray) -> dict[str, np.ndarray]:
+    """{"ae_retraining": per-bin sd of the nominal fits to each retrain's spectrum}, or {}."""
+    curves = []
+    for m in retrain_masses:
+        fit = fit_spectrum(np.histogram(np.asarray(m, dtype=float), bins=edges)[0].astype(float), edges, NOMINAL_FUNCTION)
+        if fit.converged:
+            curves.append(fit.expected)
+    return {"ae_retraining": np.std(curves, axis=0, ddof=1)} if len(curves) >= 2 else {}

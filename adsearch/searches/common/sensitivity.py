@@ -24,7 +24,7 @@ import numpy as np
 
 from adsearch.searches.common.fit_range import fit_range_edges
 from adsearch.stats.binning import resolution_binning
-from adsearch.stats.fitting import expected_counts, fit_spectrum
+from adsearch.stats.fitting import BinnedModel, fit_spectrum
 from adsearch.stats.significance import delta_z, z_asimov
 
 __all__ = [
@@ -158,7 +158,10 @@ def fitted_window_background(
     for function in BACKGROUND_FUNCTIONS:
         fit = fit_spectrum(counts, edges, function)
         if fit.converged:
-            return WindowBackground(float(expected_counts(function, fit.params, np.array([lo, hi]))[0]) + below, function)
+            # from the log-linear coefficients: the physical p1 of a steep spectrum can underflow to 0
+            window_model = BinnedModel(function, np.array([lo, hi]))
+            b = float(window_model.counts(fit.theta[: window_model.function.n_params])[0])
+            return WindowBackground(b + below, function)
         reasons.append(f"{function}: {fit.message}")
     return WindowBackground(float("nan"), "no fit: " + "; ".join(reasons))
 
