@@ -125,7 +125,7 @@ def create_store(path: str | Path, run_attrs: dict[str, Any]) -> None:
     attrs = {"adsearch_store": 1, **run_attrs}
     if previous.get("adsearch_store"):
         attrs["previous_runs"] = [*previous.get("previous_runs", []), previous.get("created_utc")]
-    root.attrs.update(_json_ready(attrs))
+    root.update_attributes(_json_ready(attrs))
 
 
 def _block_task(store: str, dataset: str, names: Sequence[str], lo: int, hi: int,
@@ -193,15 +193,17 @@ def consolidate_dataset(
     has_rmm = template is not None and template.has_rmm
     run = submit or (lambda func, *args: func(*args))
     blocks = _plan_blocks([u.n_rows for u in units], [u.key for u in units], 4 * EVENT_CHUNK)
-    futures = [run(_block_task, store, dataset, names[i:i + _COLUMNS_PER_TASK], lo, hi, pieces)
-               for lo, hi, pieces in blocks for i in range(0, len(names), _COLUMNS_PER_TASK)]
+    per_task = _COLUMNS_PER_TASK if submit else max(len(names), 1)  # in this process: one pass per block
+    futures = [run(_block_task, store, dataset, names[i:i + per_task], lo, hi, pieces)
+               for lo, hi, pieces in blocks for i in range(0, len(names), per_task)]
     if has_rmm:
         _link_rmm(group, store, dataset, units, rmm_codec)
     for future in futures:
         if hasattr(future, "result"):
             future.result()
-    group.attrs.update(_json_ready({**attrs, "n_events": n_events, "n_rmm": n_rmm,
-                                    "units": [u._asdict() for u in units], "committed": True}))
+    # one metadata write (``attrs.update`` writes zarr.json once per key: 13 writes per dataset)
+    group.update_attributes(_json_ready({**attrs, "n_events": n_events, "n_rmm": n_rmm,
+                                         "units": [u._asdict() for u in units], "committed": True}))
     return n_events
 
 

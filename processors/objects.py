@@ -35,7 +35,20 @@ _DL1D_FC = 0.018
 
 
 def _flat(array: ak.Array) -> np.ndarray:
+    """All values of a (jagged) numeric array; plain list-offset arrays are read from their
+    buffers without an awkward call (each costs ~0.5 ms per unit whatever its size)."""
+    layout = ak.to_layout(array)
+    contents = ak.contents
+    if isinstance(layout, contents.NumpyArray):
+        return np.asarray(layout.data)
+    if isinstance(layout, contents.ListOffsetArray) and isinstance(layout.content, contents.NumpyArray):
+        offsets = np.asarray(layout.offsets.data)
+        return np.asarray(layout.content.data)[int(offsets[0]):int(offsets[-1])]
     return np.asarray(ak.flatten(array, axis=None)) if array.ndim > 1 else np.asarray(array)
+
+
+def _scaled(array: ak.Array, scale: float) -> ak.Array:
+    return array if scale == 1.0 else array * scale  # NanoAOD is in GeV already: no jagged multiply
 
 
 class ObjectReader:
@@ -78,11 +91,11 @@ class ObjectReader:
     def _kinematics(self, coll: Any, what: str, scale: float, mass_name: str,
                     massless: bool = False) -> dict[str, ak.Array]:
         """pt, eta, phi, mass in GeV; ``massless`` objects (photons) may lack the mass branch."""
-        pt = self._field(coll, "pt", what) * scale
+        pt = _scaled(self._field(coll, "pt", what), scale)
         if massless and mass_name not in coll.fields:
             mass = ak.zeros_like(pt)
         else:
-            mass = self._field(coll, mass_name, what) * scale
+            mass = _scaled(self._field(coll, mass_name, what), scale)
         out = {"pt": pt, "eta": self._field(coll, "eta", what), "phi": self._field(coll, "phi", what), "mass": mass}
         for key, values in out.items():
             self._check_finite(f"{what}_{key}", values)

@@ -15,7 +15,7 @@ import awkward as ak
 import numba
 import numpy as np
 
-__all__ = ["overlap_masks", "flat_offsets"]
+__all__ = ["overlap_masks", "overlap_alive", "flat_offsets"]
 
 #: (Delta R) electron-muon shared-track proxy, jet-lepton "jet removal", lepton-jet "lepton removal",
 #: photon-lepton and jet-photon cones
@@ -75,13 +75,22 @@ def flat_offsets(objects: ak.Array) -> tuple[np.ndarray, np.ndarray]:
 def overlap_masks(jets: ak.Array, electrons: ak.Array, muons: ak.Array, photons: ak.Array
                   ) -> tuple[ak.Array, ak.Array, ak.Array, ak.Array]:
     """Jagged boolean masks (jets, electrons, muons, photons) of the objects that survive."""
-    flats, counts, alive = [], [], []
+    flats, counts = [], []
     for coll in (jets, electrons, muons, photons):
         offsets, n = flat_offsets(coll)
-        eta = np.asarray(ak.flatten(coll["eta"], axis=1), dtype=np.float64)
-        phi = np.asarray(ak.flatten(coll["phi"], axis=1), dtype=np.float64)
-        flats.extend([offsets, eta, phi])
+        flats.append((offsets, ak.flatten(coll["eta"], axis=1), ak.flatten(coll["phi"], axis=1)))
         counts.append(n)
+    alive = overlap_alive(flats)
+    return tuple(ak.unflatten(mask, n) for mask, n in zip(alive, counts))  # type: ignore[return-value]
+
+
+def overlap_alive(collections: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """Flat alive masks of (jets, electrons, muons, photons), each given as flat (offsets from 0
+    (n + 1,), eta, phi): the same removal as :func:`overlap_masks` without awkward bookkeeping."""
+    flats, alive = [], []
+    for offsets, eta, phi in collections:
+        flats.extend([np.asarray(offsets, dtype=np.int64), np.asarray(eta, dtype=np.float64),
+                      np.asarray(phi, dtype=np.float64)])
         alive.append(np.ones(len(eta), dtype=np.bool_))
     _overlap_kernel(*flats, *alive, DR_E_MU, DR_JET_LEP, DR_LEP_JET, DR_PHOTON)
-    return tuple(ak.unflatten(mask, n) for mask, n in zip(alive, counts))  # type: ignore[return-value]
+    return tuple(alive)
