@@ -74,7 +74,8 @@ def analyse_window(
     """Histogram ``mjj_gev``, fit it with ``strategy`` and test the window for an excess.
 
     Z is the one-sided profile-likelihood significance of an excess in the window (0 for
-    deficits); NaN when the fit failed.
+    deficits); NaN when the strategy found no acceptable fit (the table and plot still show
+    the last fit tried, marked rejected).
     """
     edges = np.asarray(edges_gev, dtype=float)
     counts = np.histogram(np.asarray(mjj_gev, dtype=float), bins=edges)[0].astype(float)
@@ -86,7 +87,7 @@ def analyse_window(
     b = float(fit.background[win].sum())
     cov = fit.fit.count_covariance[np.ix_(win, win)]
     sigma_b = float(np.sqrt(max(cov.sum(), 0.0)))
-    z, p0 = window_excess_z(counts, edges, fit, win)
+    z, p0 = window_excess_z(counts, edges, fit, win) if fit.success else (float("nan"), float("nan"))
     return WindowSpectrum(label, edges, counts, window_gev, fit, n, b, sigma_b, z, p0)
 
 

@@ -42,7 +42,7 @@ def cross_section_limit(region: RegionResult, signal: str, efficiency: float, pb
     fit = spectrum.fit
     template = region.signal_templates[signal][label] * pb_per_mc_event  # events per pb
     win = window_mask(spectrum.edges_gev, spectrum.window_gev)
-    if fit.fit is None or not fit.fit.converged or template[win].sum() <= 0:
+    if not fit.success or fit.fit is None or template[win].sum() <= 0:
         return {"observed_pb": float("nan"), "expected_pb": float("nan"), "method": "none"}
     inputs = LikelihoodInputs.make(spectrum.counts, template, np.maximum(fit.background, 1e-3),
                                    fit.fit.count_covariance, select=win)

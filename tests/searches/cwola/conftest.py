@@ -16,7 +16,9 @@ import yaml
 
 def _jets(rng: np.random.Generator, mjj: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> dict[str, np.ndarray]:
     n = mjj.size
-    y0, dy = rng.normal(0.0, 0.6, n), rng.uniform(-1.1, 1.1, n)
+    y0 = rng.normal(0.0, 0.6, n)
+    # 85% search region (|dy| < 1.1), 15% validation region (1.3 < |dy| < 2)
+    dy = np.where(rng.random(n) < 0.85, rng.uniform(-1.1, 1.1, n), rng.choice([-1, 1], n) * rng.uniform(1.3, 2.0, n))
     pt = mjj / (2.0 * np.cosh(dy / 2.0))
     phi = rng.uniform(-np.pi, np.pi, n)
     tau = np.sort(rng.uniform(0.05, 0.6, (2 * n, 3)), axis=1)[:, ::-1]
