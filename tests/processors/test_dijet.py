@@ -30,16 +30,16 @@ def wide_mass_file(make_nano, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_nano(tmp_path_factory.mktemp("dijet") / "wide_mass.root", 3000, seed=21, fatjet_mass=(0.0, 800.0))
 
 
-def _raw_leading(path: Path):
+def _raw_leading(path: Path, pt_min: float = 200.0, eta_max: float = 2.0, lead_pt_min: float = 500.0):
     """From the raw branches: the two leading good large-R jets of events passing the pT cuts."""
     raw = uproot.open(path)["Events"].arrays(
         ["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass", "FatJet_tau1", "FatJet_tau2", "FatJet_tau3", "event"])
-    good = (raw.FatJet_pt > 200) & (abs(raw.FatJet_eta) < 2.0)
+    good = (raw.FatJet_pt > pt_min) & (abs(raw.FatJet_eta) < eta_max)
     jets = ak.zip({k: raw[f"FatJet_{k}"][good] for k in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3")})
     jets = jets[ak.argsort(jets.pt, ascending=False)]
     two = ak.num(jets) >= 2
     lead = jets[two][:, :2]
-    lead_pt = ak.to_numpy(lead.pt[:, 0] > 500)
+    lead_pt = ak.to_numpy(lead.pt[:, 0] > lead_pt_min)
     return lead[lead_pt], ak.to_numpy(raw.event[two][lead_pt])
 
 
@@ -86,6 +86,25 @@ def test_mass_window_is_configurable(wide_mass_file: Path, low: float, high: flo
     assert sel.cutflow.removed[-1] == (below | above).sum()
     m1, m2 = sel.columns["mj1_gev"], sel.columns["mj2_gev"]
     assert len(m1) == (~below & ~above).sum() and m2.min() > low and m1.max() < high
+
+
+@pytest.mark.parametrize("key, value", [
+    ("large_r_pt_min_gev", 300.0), ("large_r_eta_max", 1.0), ("lead_pt_min_gev", 700.0), ("delta_y_max", 0.5),
+])
+def test_each_cut_follows_its_config_key(wide_mass_file: Path, key: str, value: float) -> None:
+    """Selected events and the region flag against the raw branches, one key changed at a time."""
+    config = DijetConfig(**{key: value})
+    lead, event = _raw_leading(wide_mass_file, config.large_r_pt_min_gev, config.large_r_eta_max, config.lead_pt_min_gev)
+    _, default_event = _raw_leading(wide_mass_file)
+    mass_ok = ak.to_numpy(ak.all((lead.mass > 30) & (lead.mass < 500), axis=1))
+    _, sel = _select(wide_mass_file, config)
+    np.testing.assert_array_equal(sel.columns["event"], event[mass_ok])
+    np.testing.assert_array_equal(sel.columns["is_validation"], sel.columns["delta_y"] > value if key == "delta_y_max"
+                                  else sel.columns["delta_y"] > 1.2)
+    if key == "delta_y_max":
+        assert (sel.columns["is_validation"] & (sel.columns["delta_y"] < 1.2)).any()
+    else:
+        assert len(event) < len(default_event)  # the changed cut removes events
 
 
 def test_empty_mass_window_is_refused() -> None:

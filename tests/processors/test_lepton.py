@@ -68,6 +68,36 @@ def test_object_cuts_and_overlap_removal(source: str, gen_events, real_file) -> 
     assert all(selected[kind] >= n for kind, n in MIN_SELECTED[source].items()), selected
 
 
+@pytest.mark.parametrize("key, value, kind, field", [
+    ("electron_pt_min_gev", 45.0, "electron", "pt"), ("electron_eta_max", 1.2, "electron", "eta_cluster"),
+    ("electron_reliso_max", 0.04, "electron", "reliso"), ("muon_pt_min_gev", 45.0, "muon", "pt"),
+    ("muon_eta_max", 1.2, "muon", "eta"), ("muon_reliso_max", 0.04, "muon", "reliso"),
+    ("photon_pt_min_gev", 45.0, "photon", "pt"), ("photon_eta_max", 1.2, "photon", "eta_cluster"),
+    ("jet_pt_min_gev", 60.0, "jet", "pt"), ("jet_eta_max", 1.2, "jet", "eta"),
+])
+def test_each_object_cut_follows_its_config_key(key: str, value: float, kind: str, field: str, gen_events) -> None:
+    """Tightening one key moves exactly that cut: the objects left respect the new value and
+    some that passed the default are gone."""
+    reader = ObjectReader(gen_events)
+    default = select_lepton_objects(reader, LeptonConfig())
+    tight = select_lepton_objects(reader, LeptonConfig(**{key: value}))
+    values = abs(tight[kind][field]) if field.startswith("eta") else tight[kind][field]
+    below = field != "pt"  # pT cuts keep values above, the others values below
+    assert ak.all(values < value) if below else ak.all(values > value)
+    assert 0 < ak.sum(ak.num(tight[kind])) < ak.sum(ak.num(default[kind]))
+
+
+def test_min_jets_follows_its_config_key(gen_events) -> None:
+    reader = ObjectReader(gen_events)
+    counts = {}
+    for min_jets in (1, 3):
+        objects, mask, *_ = _preselect(reader, LeptonConfig(min_jets=min_jets))
+        n_jets = np.asarray(ak.num(objects["jet"]) + ak.num(objects["bjet"]))
+        assert (n_jets[mask] >= min_jets).all()
+        counts[min_jets] = int(mask.sum())
+    assert 0 < counts[3] < counts[1]
+
+
 def test_overlap_removal_removes_something(gen_events) -> None:
     """Loosen nothing, just check the OR is active: without it more jets survive."""
     reader = ObjectReader(gen_events)
@@ -203,6 +233,29 @@ def _reference_overlap_removal(jet, el, mu, ph):
     ph = ph[(_delta_r_min(ph, el) >= 0.4) & (_delta_r_min(ph, mu) >= 0.4)]
     jet = jet[_delta_r_min(jet, ph) >= 0.4]
     return jet, el, mu, ph
+
+
+def test_overlap_removal_steps_on_hand_made_events() -> None:
+    """One event per step of the ATLAS order, each just inside or outside its Delta R
+    (random samples almost never put an electron within 0.01 of a muon)."""
+    from adsearch.processors.overlap import overlap_masks
+
+    def coll(*events: list[tuple[float, float]]) -> ak.Array:
+        return ak.Array([[{"eta": e, "phi": p} for e, p in ev] for ev in events])
+
+    #                 e-mu 0.005, e-mu 0.02,  j-e 0.1,      j-e 0.3,      j-mu 0.15,     j-mu 0.3,      ph-e 0.3,    ph-j 0.3,    e-mu across phi=pi
+    jets = coll([],         [],         [(1.0, 0.0)], [(1.0, 0.0)], [(-1.0, 0.0)], [(-1.0, 0.0)], [],          [(2.0, 0.3)], [])
+    els = coll([(0.0, 0.0)], [(0.0, 0.0)], [(1.0, 0.1)], [(1.0, 0.3)], [],             [],             [(2.0, 0.3)], [],          [(0.0, 3.14)])
+    mus = coll([(0.0, 0.005)], [(0.0, 0.02)], [],         [],           [(-1.0, 0.15)], [(-1.0, 0.3)], [],          [],          [(0.0, -3.14)])
+    phs = coll([],          [],         [],           [],           [],             [],             [(2.0, 0.0)], [(2.0, 0.0)], [])
+    keep_jet, keep_el, keep_mu, keep_ph = (ak.to_list(m) for m in overlap_masks(jets, els, mus, phs))
+    assert keep_el == [[False], [True], [True], [False], [], [], [True], [], [False]]
+    assert keep_jet == [[], [], [False], [True], [False], [True], [], [False], []]
+    assert keep_mu == [[True], [True], [], [], [True], [False], [], [], [True]]
+    assert keep_ph == [[], [], [], [], [], [], [False], [True], []]
+    expected = _reference_overlap_removal(jets, els, mus, phs)
+    for c, mask, ref in zip((jets, els, mus, phs), (keep_jet, keep_el, keep_mu, keep_ph), expected):
+        assert ak.to_list(c[ak.Array(mask)]) == ak.to_list(ref)
 
 
 @pytest.mark.parametrize("source", ["generated", "PHYSLITE_example"])
