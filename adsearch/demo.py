@@ -63,6 +63,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
     from adsearch.cluster import dask_client
     from adsearch.generator import generate_sample
     from adsearch.models import AutoencoderConfig, score_events, train_autoencoder
+    from adsearch.models.retrains import score_retrains
     from adsearch.models.training import MODEL_FILENAME
     from adsearch.processors.run import run_processor
     from adsearch.provenance import run_record, write_json
@@ -107,6 +108,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str,
         _stage("4/5 score every event (ln MSE)")
         t0 = time.perf_counter()
         score_events(store, model_path, client=client)
+        score_retrains(store, model_path.parent, client=client)  # the retraining systematic's input
         timings["score"] = time.perf_counter() - t0
 
         _stage("5/5 search: regions, nine spectra, fits, BumpHunter, Delta-Z")

@@ -57,6 +57,7 @@ class AutoencoderConfig(StrictModel):
     validation_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="7:3 train/validation split")
     n_retrains: int = Field(50, ge=1, description="independent initialisations and splits (paper: 50)")
     loss: Literal["log_mse", "mse"] = Field("log_mse", description="objective: ln(MSE) as published, or MSE")
+    keep_retrains: int = Field(10, ge=0, description="retrains saved for the retraining systematic (spread over the val-loss ranks)")
     seed: int = Field(20240213, ge=0)
     jit_compile: bool = Field(True, description="XLA: ~2x faster training on CPU, reproducible per seed")
     tf_threads: int | None = Field(None, ge=1, description="intra-op threads per task; None = worker's share")

@@ -35,6 +35,7 @@ __all__ = [
     "TrainedAutoencoder",
     "retrain_seeds",
     "median_index",
+    "kept_retrains",
     "rows_sha256",
     "log_mse_loss",
     "split_rows",
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 MODEL_FILENAME = "autoencoder.keras"
 SIDECAR_FILENAME = "autoencoder.json"
+#: Folder (inside the model folder) of the retrains kept for the retraining systematic.
+RETRAINS_DIR = "retrains"
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,22 @@ def median_index(val_losses: list[float] | np.ndarray) -> int:
         raise ValueError(f"validation losses must be finite, got {losses.tolist()}")
     order = np.argsort(losses, kind="stable")
     return int(order[(losses.size - 1) // 2])
+
+
+def kept_retrains(val_losses: list[float], keep: int) -> list[int]:
+    """Indices of the retrains saved for the retraining systematic: all when there are at most
+    ``keep``, else ``keep`` spread evenly over the validation-loss ranks (best to worst).
+
+    >>> kept_retrains([5.0, 1.0, 3.0, 2.0, 4.0], 3)
+    [0, 1, 2]
+    """
+    order = np.argsort(np.asarray(val_losses, dtype=float), kind="stable")
+    if keep <= 0:
+        return []
+    if keep >= order.size:
+        return sorted(int(i) for i in order)
+    ranks = np.unique(np.round(np.linspace(0, order.size - 1, keep)).astype(int))
+    return sorted(int(order[r]) for r in ranks)
 
 
 def rows_sha256(rows: np.ndarray) -> str:
@@ -227,6 +246,12 @@ def train_on_rows(
     model.set_weights(results[chosen].weights)
     model_path = out / MODEL_FILENAME
     model.save(model_path)
+    kept = kept_retrains(val_losses, config.keep_retrains)
+    if kept:
+        (out / RETRAINS_DIR).mkdir(exist_ok=True)
+    for i in kept:
+        model.set_weights(results[i].weights)
+        model.save(out / RETRAINS_DIR / f"retrain_{i:03d}.keras")
     seconds = time.perf_counter() - start
     data_hash = rows_sha256(rows)
     sidecar = out / SIDECAR_FILENAME
@@ -239,6 +264,7 @@ def train_on_rows(
         data_sha256=data_hash,
         val_losses=val_losses,
         chosen_index=chosen,
+        kept_retrains=kept,
         retrains=[r.summary() for r in results],
         seconds=seconds,
         **(extra_record or {}),

@@ -51,7 +51,8 @@ class AESearchConfig(StrictModel):
     Systematics of the limits: ``spurious_signal`` (fitted on the background-only spectrum of
     ``background_only_dataset``, default the data dataset before any injection: for real data
     name a background simulation), the alternative fit function (always), ``retraining_spread``
-    (when the store holds per-retrain scores, ``adsearch ae score`` writes them) and
+    (when the store holds the kept retrains' scores, written by
+    :func:`adsearch.models.retrains.score_retrains`; the demo does) and
     ``signal_uncertainties``; ``systematics_breakdown_every``: every k-th mass point records each
     one's effect on the expected limit (0: none).
     """

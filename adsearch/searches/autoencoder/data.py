@@ -15,14 +15,13 @@ from adsearch.errors import AdsearchError
 from adsearch.searches.common.samples import (
     dataset_luminosity_ipb, dataset_n_generated, dataset_xsec_pb, injection_rows,
 )
+from adsearch.models.retrains import RETRAIN_SCORE_PREFIX  # the kept retrains' scores (retraining systematic)
 from adsearch.store import FeatureStore
 
 __all__ = ["SampleColumns", "dataset_luminosity_ipb", "dataset_xsec_pb", "dataset_n_generated",
            "load_columns", "inject_signal"]
 
 SCORE_COLUMN = "ae_score"
-#: Columns ``ae_score_retrain_<k>``: the scores of the kept retrains (the retraining systematic).
-RETRAIN_SCORE_PREFIX = "ae_score_retrain_"
 
 
 @dataclass
