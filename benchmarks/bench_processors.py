@@ -8,7 +8,14 @@ Rows printed:
   wall clock and by worker CPU time (the machine is shared, so CPU-time rates are the stable
   ones), and the 2-worker speed-up;
 * bytes/event on disk of the stores, and of the RMM alone for each candidate codec;
-* peak RSS per worker against the number of input files (must stay flat).
+* peak RSS per worker against the number of input files (must stay flat);
+* small-file throughput (``--only-ratios`` runs just this): the whole ``run_processor`` call in
+  this process (one core) against a bare coffea processor (``processor.Runner`` +
+  ``IterativeExecutor``) that only reads and sums the lepton processor's inputs (Jet / Electron /
+  Muon / Photon kinematics, b-tag score, MET), on the same events as 16 files of 5k events and
+  as one file of 80k events, from local files and over a local XRootD server: the ratio of
+  rates (CPU time and wall time, best of 3 interleaved repetitions: the machine is shared) and
+  the per-unit fixed cost of each, ``(T(16 units) - T(1 unit)) / 15`` on the same 80k events.
 
 Inputs: a small generated sample (``adsearch.generator.generate_sample``, Pythia 8 + FastJet)
 replicated into bigger files with fresh event numbers, so object multiplicities are realistic
@@ -127,7 +134,8 @@ def _warm(kind: str, path: str, store: str) -> int:
     return len(events)
 
 
-def _end_to_end(kind: str, files: list[Path], work: Path, n_workers: int, chunksize: int) -> dict[str, float]:
+def _end_to_end(kind: str, files: list[Path], work: Path, n_workers: int, chunksize: int,
+                write_mode: str = "workers") -> dict[str, float]:
     """One fresh cluster: every worker warmed up (imports, numba), then the timed run.
 
     The client is warmed too: coffea's Dask executor imports dask.dataframe (and pandas) on
@@ -139,9 +147,9 @@ def _end_to_end(kind: str, files: list[Path], work: Path, n_workers: int, chunks
     with dask_client(n_workers=n_workers, memory_limit="6GiB") as client:
         client.run(_warm, kind, str(files[0]), str(work / f"warm_{kind}_{n_workers}"))
         cpu0, start = _worker_cpu(client), time.perf_counter()
-        store = work / f"{kind}_{n_workers}w_{len(files)}f.zarr"
+        store = work / f"{kind}_{n_workers}w_{len(files)}f_{write_mode}.zarr"
         summary = run_processor(kind, {"bench": [str(f) for f in files]}, store, client=client,
-                                chunksize=chunksize, progress=False)
+                                chunksize=chunksize, progress=False, write_mode=write_mode)
         wall = time.perf_counter() - start
         cpu = _worker_cpu(client) - cpu0
         peaks = _worker_peak_rss_mb(client)
@@ -169,6 +177,100 @@ def _codec_table(store: Path, max_rows: int = 8 * RMM_CHUNK_ROWS) -> list[tuple[
     return rows
 
 
+class _BareProcessor:
+    """Built on first use (coffea imported lazily): reads and sums the lepton processor's inputs."""
+
+    @staticmethod
+    def make() -> object:
+        from coffea import processor
+
+        class Bare(processor.ProcessorABC):
+            def process(self, events: object) -> dict[str, float]:
+                total = 0.0
+                for name in ("Jet", "Electron", "Muon", "Photon"):
+                    coll = events[name]
+                    for field in ("pt", "eta", "phi") + (("mass",) if name != "Photon" else ()):
+                        total += float(ak.sum(coll[field]))
+                total += float(ak.sum(events["Jet"]["btagDeepFlavB"]))
+                total += float(ak.sum(events["MET"]["pt"])) + float(ak.sum(events["MET"]["phi"]))
+                return {"n": len(events), "sum": total}
+
+            def postprocess(self, accumulator: object) -> object:
+                return accumulator
+
+        return Bare()
+
+
+def _timed(func, *args, **kwargs) -> tuple[float, float, object]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = func(*args, **kwargs)
+    return time.process_time() - cpu, time.perf_counter() - wall, out
+
+
+def _bare_run(files: list[str]) -> int:
+    from coffea import processor
+    from coffea.nanoevents import NanoAODSchema
+
+    runner = processor.Runner(executor=processor.IterativeExecutor(status=False), schema=NanoAODSchema,
+                              chunksize=100_000)
+    return int(runner({"bench": {"files": {f: "Events" for f in files}}}, _BareProcessor.make())["n"])
+
+
+def _ours_run(files: list[str], store: Path) -> int:
+    shutil.rmtree(store, ignore_errors=True)
+    return run_processor("lepton", {"bench": files}, store, n_workers=0, chunksize=100_000,
+                         progress=False).n_events_in
+
+
+def _best_of(repeats: int, cases: dict[str, object]) -> dict[str, tuple[float, float, int]]:
+    """(cpu s, wall s, events) per case, the best of ``repeats`` interleaved runs."""
+    best: dict[str, tuple[float, float, int]] = {}
+    for _ in range(repeats):
+        for name, run in cases.items():
+            cpu, wall, n = _timed(run)
+            old = best.get(name)
+            best[name] = (min(cpu, old[0]), min(wall, old[1]), n) if old else (cpu, wall, n)
+    return best
+
+
+def _ratio_rows(seeds: list[Path], work: Path, repeats: int) -> None:
+    """Print the small-file throughput table (module docstring) for local and XRootD inputs."""
+    from adsearch.processors.xrootd_server import serve_folder, xrootd_binary
+
+    def table(where: str, small: list[str], big: list[str], tag: str) -> None:
+        _bare_run(small[:2]), _ours_run(small[:2], work / f"warm_{tag}.zarr")  # imports, JIT, caches
+        r = _best_of(repeats, {
+            "bare16": lambda: _bare_run(small), "ours16": lambda: _ours_run(small, work / f"r16_{tag}.zarr"),
+            "bare1": lambda: _bare_run(big), "ours1": lambda: _ours_run(big, work / f"r1_{tag}.zarr")})
+        for label, key, goal in (("16 x 5k-event files", "16", 0.6), ("1 x 80k-event file ", "1", 0.35)):
+            (bc, bw, n), (oc, ow, _n) = r[f"bare{key}"], r[f"ours{key}"]
+            print(f"  {where:7s} {label}: bare coffea {n / bc:>9,.0f} ev/s-CPU ({n / bw:>9,.0f} wall), lepton "
+                  f"run_processor {n / oc:>8,.0f} ev/s-CPU ({n / ow:>8,.0f} wall); ratio {bc / oc:.2f} CPU, "
+                  f"{bw / ow:.2f} wall (goal >= {goal})")
+        fixed = {k: (r[f"{k}16"][0] - r[f"{k}1"][0]) / 15 for k in ("bare", "ours")}
+        print(f"  {where:7s} per-unit fixed cost (CPU): bare {fixed['bare'] * 1e3:.0f} ms, lepton "
+              f"{fixed['ours'] * 1e3:.0f} ms, ratio {fixed['ours'] / max(fixed['bare'], 1e-9):.2f} (goal <= 1.5)")
+
+    def inputs(folder: Path) -> tuple[list[str], list[str]]:
+        small = [str(_replicate(seeds, folder / f"small_{i}.root", 5000, i * 10**12)) for i in range(16)]
+        big = [str(_replicate(seeds, folder / "big.root", 80_000, 99 * 10**12))]
+        return small, big
+
+    print(f"\nSmall-file throughput, in-process on one core, ratio to bare coffea (best of {repeats}):")
+    local = work / "ratio_inputs"
+    local.mkdir(exist_ok=True)
+    small, big = inputs(local)
+    table("local", small, big, "local")
+    if xrootd_binary() is None:
+        print("  xrootd: skipped (no xrootd binary: apt-get install -y xrootd-server)")
+        return
+    with serve_folder() as server:
+        for path in small + big:
+            shutil.copy(path, server.folder)
+        table("xrootd", [server.url(server.folder / Path(p).name) for p in small],
+              [server.url(server.folder / Path(p).name) for p in big], "xrootd")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events-per-file", type=int, default=100_000, help="lepton input files")
@@ -182,12 +284,20 @@ def main() -> None:
     parser.add_argument("--input-lepton", nargs="*", default=[])
     parser.add_argument("--input-dijet", nargs="*", default=[])
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--only-ratios", action="store_true",
+                        help="only the small-file throughput table (ratios to bare coffea, per-unit fixed cost)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repetitions of the ratio table")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_processors_"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"# bench_processors  workdir={work}  cpus={os.cpu_count()}  load={os.getloadavg()[0]:.1f}")
 
+    if args.only_ratios:
+        _ratio_rows(_sample("lepton", args.input_lepton, work, args.seed_events), work, args.repeats)
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     print(f"RMM kernel                  {rmm_events_per_second():>12,.0f} events/s/core (target >= 1M)")
     print(f"ECDF kernel                 {ecdf_values_per_second():>12,.0f} values/s (target >= 20M)")
 
@@ -207,6 +317,10 @@ def main() -> None:
                   + ", ".join(f"{k} {v:.1f}" for k, v in r["phases"].items()))
         one, two = results[(kind, 1)], results[(kind, 2)]
         print(f"{kind:6s} speed-up 2 vs 1 workers (wall): {one['wall_s'] / two['wall_s']:.2f}x (target >= 1.7x)")
+        sent = _end_to_end(kind, files, work, 2, args.chunksize, write_mode="client")
+        print(f"{kind:6s} 2 workers, parts sent to the client (no shared disk): {sent['wall_s']:.1f} s wall vs "
+              f"{two['wall_s']:.1f} s written by the workers; by phase: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in sent["phases"].items()))
 
     print("\nRMM codecs on the lepton store's RMM rows (bytes/event, encode rows/s on one core):")
     for name, per_event, rate in _codec_table(Path(results[("lepton", 2)]["store"])):
@@ -219,6 +333,7 @@ def main() -> None:
         sub.mkdir(exist_ok=True)
         r = _end_to_end("lepton", lepton_files[:n_files], sub, 2, args.chunksize)
         print(f"  {n_files:3d} files ({r['n_in']:>9,} events): peak RSS/worker {r['peak_rss_mb']:6.0f} MB")
+    _ratio_rows(_sample("lepton", args.input_lepton, work, args.seed_events), work, args.repeats)
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
 

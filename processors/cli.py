@@ -77,7 +77,7 @@ def _make_command(kind: str) -> None:
             click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)
         rate = summary.n_events_in / summary.wall_s if summary.wall_s > 0 else float("nan")
         click.echo(f"\n{summary.n_events_in} events in, {summary.n_events_out} stored in {summary.store} "
-                   f"({summary.wall_s:.1f} s, {rate:,.0f} events/s)")
+                   f"({summary.wall_s:.1f} s, {rate:,.0f} events/s; parts written by the {summary.write_mode})")
 
 
 for _kind in PROCESSOR_KINDS:
