@@ -15,6 +15,7 @@ import numpy as np
 
 from adsearch.stats.binning import resolution_binning
 from adsearch.stats.bumphunter import null_distribution, scan
+from adsearch.stats.calibration import refitted_null
 from adsearch.stats.fitting import expected_counts, fit_spectrum
 from adsearch.stats.functions import FUNCTION_NAMES
 from adsearch.stats.limits import gaussian_limits
@@ -59,6 +60,19 @@ def main() -> None:
     for max_width_bins in (20, 100):
         dt = timed(lambda: null_distribution(b, n_pseudo=n_pe, seed=1, max_width_bins=max_width_bins))
         rows.append((f"BumpHunter {n_pe} PE, 200 bins, widths 1-{max_width_bins}", f"{n_pe / dt:,.0f} PE/s", f"{dt:.2f} s"))
+    # the AE search's calibrated global p: each pseudo-experiment refitted (linearised) vs a fixed fit
+    mu_ae = expected_counts("five_param", TRUTH["five_param"], edges)
+    ae_counts = rng.poisson(mu_ae * 2e4 / mu_ae.sum()).astype(float)
+    ae_fit = fit_spectrum(ae_counts, edges, "five_param")
+    keep = slice(int(np.argmax(ae_counts / np.diff(edges))), int(np.nonzero(ae_counts)[0][-1]) + 2)
+    ae_fit = fit_spectrum(ae_counts[keep], edges[keep.start : keep.stop + 1], "five_param")
+    scan(np.ones((1, ae_fit.expected.size)), ae_fit.expected)
+    dt_fixed = timed(lambda: null_distribution(ae_fit.expected, n_pseudo=n_pe, seed=1))
+    dt_refit = timed(lambda: refitted_null(ae_fit, n_pseudo=n_pe, seed=1))
+    rows.append((f"BumpHunter null {n_pe} PE, fixed fit ({ae_fit.expected.size} bins, 20k events)",
+                 f"{n_pe / dt_fixed:,.0f} PE/s", f"{dt_fixed:.2f} s"))
+    rows.append((f"BumpHunter null {n_pe} PE, each refitted (calibrated, AE default)",
+                 f"{n_pe / dt_refit:,.0f} PE/s", f"{dt_refit:.2f} s ({dt_refit / dt_fixed:.1f}x the fixed fit)"))
     try:
         import contextlib
         import io

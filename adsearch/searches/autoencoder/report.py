@@ -1,10 +1,39 @@
-"""A results summary a physicist reads first: regions, the largest excesses, Delta-Z."""
+"""A results summary a physicist reads first: regions, the largest excesses, systematics, Delta-Z."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["markdown_summary"]
+import numpy as np
+
+__all__ = ["markdown_summary", "systematics_table"]
+
+
+def systematics_table(spectra: list[Any]) -> list[str]:
+    """Markdown rows: per limit spectrum and width, the median over the measured mass points of
+    each systematic's rise of the expected limit alone, and of all together."""
+    rows: list[str] = []
+    names: list[str] = []
+    entries = []
+    for s in spectra:
+        for width, points in s.limits.items():
+            measured = [p for p in points if p.get("expected_no_systematics")]
+            if not measured:
+                continue
+            impact = {k: float(np.median([p["impact"][k] for p in measured if k in p["impact"]]))
+                      for k in measured[0]["impact"]}
+            total = float(np.median([p["expected"] / p["expected_no_systematics"] - 1.0 for p in measured]))
+            names += [k for k in impact if k not in names]
+            entries.append((s.region, s.spectrum, width, len(measured), impact, total))
+    if not entries:
+        return rows
+    rows += ["## Systematic uncertainties: rise of the expected limit (median over mass points)", "",
+             "| region | spectrum | width | masses | " + " | ".join(names) + " | all |",
+             "|---|---|---|---|" + "---|" * (len(names) + 1)]
+    for region, spectrum, width, n, impact, total in entries:
+        cells = [f"{100 * impact[k]:+.1f}%" if k in impact else "-" for k in names]
+        rows.append(f"| {region} | {spectrum} | {width} | {n} | " + " | ".join(cells) + f" | {100 * total:+.1f}% |")
+    return rows + [""]
 
 
 def markdown_summary(summary: Any) -> str:
@@ -32,15 +61,20 @@ def markdown_summary(summary: Any) -> str:
             f"{bh.local_z:.2f} | {bh.global_z:.2f}{'+' if bh.global_p_is_bound else ''} | {s.status} |"
             if bh and fit else f"| {s.region} | {s.spectrum} | {s.n_events} | - | - | - | - | {s.status} |"
         )
-    lines += ["", f"Largest global significance: {summary.max_global_z:.2f} sigma.", ""]
+    lines += ["", f"Largest global significance: {summary.max_global_z:.2f} sigma (BumpHunter null: every "
+              "pseudo-experiment refitted, as the data).", ""]
+    lines += systematics_table(summary.spectra)
     if summary.sensitivity:
         lines += ["## Benchmark sensitivity (Delta-Z)", "",
+                  "b: the background fit's integral over the +-1 sigma window (function in brackets where "
+                  "the 5-parameter fit was impossible).", "",
                   "| benchmark | spectrum | peak [GeV] | region | s, b (presel) | Z presel | s, b (region) | Z region | Delta-Z |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for p in summary.sensitivity:
             lines.append(
                 f"| {p.benchmark} | {p.spectrum} | {p.mean_gev:.0f} +- {p.sigma_gev:.0f} | {p.region} | "
-                f"{p.s_presel:.1f}, {p.b_presel:.0f} | {p.z_presel:.2f} | {p.s_region:.1f}, {p.b_region:.0f} | "
+                f"{p.s_presel:.1f}, {p.b_presel:.1f} | {p.z_presel:.2f} | {p.s_region:.1f}, {p.b_region:.1f}"
+                f"{'' if p.b_function_region == 'five_param' else f' ({p.b_function_region})'} | "
                 f"{p.z_region:.2f} | {p.delta_z_percent:+.0f}% |"
             )
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.1f}" for k, v in summary.timings_s.items()]
