@@ -120,3 +120,13 @@ def test_check_input_file_reports_problems(tmp_path: Path, make_nano) -> None:
     corrupt.write_bytes(b"not a root file" * 100)
     with pytest.raises(BadInputError, match="not a readable ROOT file"):
         check_input_file(InputFile(str(corrupt)))
+
+
+def test_sidecar_values_the_files_disagree_on_stay_with_the_files(tmp_path: Path, make_nano) -> None:
+    """Two samples in one dataset: their sample-level values differ, so none is lifted."""
+    for i, xsec in enumerate((2.5, 7.0)):
+        make_nano(tmp_path / f"s{i}.root", 10, seed=i)
+        (tmp_path / f"s{i}.json").write_text(json.dumps({"sample_cross_section_pb": xsec, "equivalent_lumi_pb": 1500.0}))
+    (dataset,) = load_fileset({"mixed": [str(tmp_path / "s0.root"), str(tmp_path / "s1.root")]})
+    assert dataset.metadata == {"luminosity_pb": 1500.0}  # agreed on: lifted; the cross sections: not
+    assert [f.sidecar["sample_cross_section_pb"] for f in dataset.files] == [2.5, 7.0]
