@@ -42,8 +42,12 @@ def plot_spectrum_fit(
     label: str = "fit",
     title: str | None = None,
     log: bool = True,
+    xlabel: str = r"$m$ [TeV]",
+    lumi_ipb: float | None = None,
 ) -> Figure:
     """Data points, fitted background with its band, and a per-bin significance panel.
+
+    ``lumi_ipb``: adds the experiment label with sqrt(s) = 13 TeV and the luminosity.
 
     The panel shows the signed Poisson significance of each bin (with the band's uncertainty);
     bins left out of the fit (``fit_mask`` False) are shaded.
@@ -73,7 +77,9 @@ def plot_spectrum_fit(
         ax.set_ylim(max(0.1, 0.5 * n[n > 0].min() if (n > 0).any() else 0.1), None)
     ax.set_ylabel("events / bin")
     rax.set_ylabel("significance")
-    rax.set_xlabel(r"$m$ [TeV]")
+    rax.set_xlabel(xlabel)
+    if lumi_ipb is not None:
+        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=lumi_ipb / 1000.0, com=13, fontsize=11, loc=4)
     rax.set_ylim(-4, 4)
     ax.legend()
     return fig
@@ -108,7 +114,9 @@ def plot_bumphunt(
         ax.set_yscale("log")
     ax.set_ylabel("events / bin")
     rax.set_ylabel("significance")
-    rax.set_xlabel(r"$m$ [TeV]")
+    rax.set_xlabel(xlabel)
+    if lumi_ipb is not None:
+        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=lumi_ipb / 1000.0, com=13, fontsize=11, loc=4)
     ax.legend()
     return fig
 

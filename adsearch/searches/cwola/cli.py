@@ -45,3 +45,12 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
     click.echo((Path(out_dir) / "summary.md").read_text())
     click.echo(f"largest fit-SR significance: {result.max_z('efficiency 0.1'):.2f} (10%), "
                f"{result.max_z('efficiency 0.01'):.2f} (1%) sigma; outputs in {out_dir}")
+
+
+def _attach_demo() -> None:
+    from adsearch.searches.cwola.demo import demo
+
+    cwola.add_command(demo)
+
+
+_attach_demo()

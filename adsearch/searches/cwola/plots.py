@@ -60,7 +60,8 @@ def save_all(result: CWoLaResult, out: Path, lumi_ipb: float) -> list[Path]:
                 fit_mask=spectrum.fit.judge_mask,
                 label=f"{spectrum.fit.function} fit" if spectrum.fit.success else
                 f"{spectrum.fit.attempts[-1].function} fit (rejected: fit-SB p < 0.05)",
-                title=f"region {region.index}, {spectrum.label}: fit SR (shaded) Z = {z}")
+                title=f"region {region.index}, {spectrum.label}: fit SR (shaded) Z = {z}",
+                xlabel=r"$m_{JJ}$ [TeV]", lumi_ipb=lumi_ipb)
             tag = spectrum.label.replace(" ", "_")
             path = out / f"mjj_region{region.index}_{tag}.png"
             fig.savefig(path, dpi=110, bbox_inches="tight")
