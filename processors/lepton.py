@@ -109,18 +109,20 @@ class _Flat(NamedTuple):
     fields: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, records: ak.Array) -> _Flat:
-        """Flatten jagged records (plain list-offset records without copies, anything else via ak)."""
+    def of(cls, records: ak.Array, skip: tuple[str, ...] = ()) -> _Flat:
+        """Flatten jagged records (plain list-offset records without copies, anything else via ak);
+        fields in ``skip`` are left out, so their branches are never read."""
         contents = ak.contents
+        names = [f for f in ak.fields(records) if f not in skip]
         layout = ak.to_layout(records)
         if isinstance(layout, contents.ListOffsetArray) and isinstance(layout.content, contents.RecordArray):
-            columns = {f: layout.content[f] for f in layout.content.fields}
+            columns = {f: layout.content[f] for f in names}
             if all(isinstance(c, contents.NumpyArray) for c in columns.values()):
                 offsets = np.asarray(layout.offsets.data, dtype=np.int64)
                 lo, hi = int(offsets[0]), int(offsets[-1])
                 return cls(offsets - lo, {f: np.asarray(c.data)[lo:hi] for f, c in columns.items()})
         offsets, _counts = flat_offsets(records)
-        return cls(offsets, {f: np.asarray(ak.flatten(records[f], axis=1)) for f in ak.fields(records)})
+        return cls(offsets, {f: np.asarray(ak.flatten(records[f], axis=1)) for f in names})
 
     @property
     def counts(self) -> np.ndarray:
@@ -160,14 +162,18 @@ class _Flat(NamedTuple):
         return ak.Array(contents.ListOffsetArray(ak.index.Index64(self.offsets), record))
 
 
+#: object fields the lepton selection never uses: not read (two branches less per unit)
+_UNUSED = ("charge",)
+
+
 def _select_flat(reader: ObjectReader, config: LeptonConfig) -> dict[str, _Flat]:
     """:func:`select_lepton_objects` on flat arrays: kind -> selected, overlap-removed, pT-ordered."""
     c = config
-    el = _Flat.of(reader.electrons())
+    el = _Flat.of(reader.electrons(), skip=_UNUSED)
     e = el.fields
     el = el.keep((e["pt"] > c.electron_pt_min_gev) & (abs(e["eta_cluster"]) < c.electron_eta_max)
                  & _outside_crack(e["eta_cluster"], c.crack_eta) & e["tight"] & (e["reliso"] < c.electron_reliso_max))
-    mu = _Flat.of(reader.muons())
+    mu = _Flat.of(reader.muons(), skip=_UNUSED)
     m = mu.fields
     mu = mu.keep((m["pt"] > c.muon_pt_min_gev) & (abs(m["eta"]) < c.muon_eta_max) & m["tight"]
                  & (m["reliso"] < c.muon_reliso_max))
@@ -189,7 +195,8 @@ def _select_flat(reader: ObjectReader, config: LeptonConfig) -> dict[str, _Flat]
 
 
 def select_lepton_objects(reader: ObjectReader, config: LeptonConfig) -> LeptonObjects:
-    """Identified objects after overlap removal (module docstring), per event, pT-ordered."""
+    """Identified objects after overlap removal (module docstring), per event, pT-ordered
+    (the reader's fields except ``charge``, which the selection does not read)."""
     return LeptonObjects({kind: flat.to_ak() for kind, flat in _select_flat(reader, config).items()})
 
 
