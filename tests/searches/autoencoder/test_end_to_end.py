@@ -46,12 +46,24 @@ def scored_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_every_event_is_scored_deterministically(scored_store: tuple[Path, Path]) -> None:
-    _, store = scored_store
+    """Scoring again in Dask worker processes (another process, thread count and placement than
+    the in-process run of the fixture) gives every event bit for bit the score written first."""
+    from adsearch.cluster import dask_client
+    from adsearch.models import score_events
+    from adsearch.models.cli import resolve_model_path
+    from adsearch.store import RMM_CHUNK_ROWS
+
+    root, store = scored_store
     fs = open_store(store)
-    for dataset in fs.datasets:
-        scores = fs.read(dataset, ["ae_score"])["ae_score"]
+    first = {d: fs.read(d, ["ae_score"])["ae_score"] for d in fs.datasets}
+    for dataset, scores in first.items():
         assert scores.size == fs.n_events(dataset) > 0
         assert np.all(np.isfinite(scores))
+    with dask_client(n_workers=2, memory_limit="2GiB") as client:
+        score_events(store, resolve_model_path(root / "ae"), client=client, block_rows=RMM_CHUNK_ROWS, column="ae_score_again")
+    again = open_store(store)
+    for dataset, scores in first.items():
+        np.testing.assert_array_equal(again.read(dataset, ["ae_score_again"])["ae_score_again"], scores)
 
 
 def test_search_writes_regions_spectra_and_plots(scored_store: tuple[Path, Path]) -> None:
