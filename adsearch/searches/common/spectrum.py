@@ -100,14 +100,13 @@ def _deviance(mu: np.ndarray, n: np.ndarray) -> float:
 def window_excess_z(counts: np.ndarray, edges: np.ndarray, fit: StrategyResult, window: np.ndarray) -> tuple[float, float]:
     """(Z, p0) of a window excess by the profile likelihood ratio (Z = 0 for a deficit)."""
     used = fit.fit_mask
-    if counts[window].sum() <= fit.background[window].sum():
-        return 0.0, 0.5  # no excess: q0 = 0 (the yield would be negative)
     template = np.where(window, fit.background, 0.0)
     template = template / max(template.sum(), 1e-300)
     sb = fit_spectrum(counts, edges, fit.fit.function, mask=used, signal_template=template,
                       start_params=fit.fit.params)
     if not sb.converged or sb.signal_yield is None:
-        return float("nan"), float("nan")
+        # a fit with a free yield that cannot converge on a window without excess is no excess
+        return (0.0, 0.5) if counts[window].sum() <= fit.background[window].sum() else (float("nan"), float("nan"))
     q0 = _deviance(fit.fit.expected[used], counts[used]) - _deviance(
         (sb.expected + sb.signal_yield * template)[used], counts[used])
     z = float(np.sqrt(max(q0, 0.0))) if sb.signal_yield > 0 else 0.0

@@ -24,7 +24,19 @@ from adsearch.stats.likelihood import LikelihoodInputs
 from adsearch.stats.limits import upper_limit
 from adsearch.store import FeatureStore
 
-__all__ = ["cross_section_limit", "injection_scan", "signal_region_of"]
+__all__ = ["cross_section_limit", "injection_scan", "signal_masses_gev", "signal_region_of"]
+
+
+def signal_masses_gev(name: str) -> dict[str, float]:
+    """(mA, mB, mC) from a benchmark name ``..._<mA>_<mB>_<mC>``; empty when it has none.
+
+    >>> signal_masses_gev("wprime_3000_400_80")
+    {'m_a_gev': 3000.0, 'm_b_gev': 400.0, 'm_c_gev': 80.0}
+    """
+    import re
+
+    match = re.search(r"_(\d+)_(\d+)_(\d+)$", name)
+    return {} if match is None else dict(zip(("m_a_gev", "m_b_gev", "m_c_gev"), map(float, match.groups())))
 
 
 def signal_region_of(signal: Sample, grid: MjjGrid) -> int:
@@ -88,6 +100,6 @@ def injection_scan(
     for eff in (1.0, *config.efficiencies):
         rows = [p for p in points if p["efficiency"] == eff]
         finite = [p["excluded_pb"] for p in rows if np.isfinite(p["excluded_pb"])]
-        out.append({"signal": scan.signal, "efficiency": eff, "limit_pb": min(finite) if finite else float("nan"),
+        out.append({"signal": scan.signal, **signal_masses_gev(scan.signal), "efficiency": eff, "limit_pb": min(finite) if finite else float("nan"),
                     "points": rows})
     return out

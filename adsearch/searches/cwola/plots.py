@@ -24,7 +24,7 @@ __all__ = ["plot_efficiency_map", "save_all"]
 
 
 def _label(ax: plt.Axes, lumi_ipb: float) -> None:
-    hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=lumi_ipb / 1000.0, com=13, fontsize=11)
+    hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11)
 
 
 def plot_efficiency_map(region: RegionResult, lumi_ipb: float) -> plt.Figure:
