@@ -25,7 +25,17 @@ All numbers in one place (ATLAS Run-2-like; pT, E in GeV):
 * **Identification**: a random ID quality per object (electron cutBased 4 tight 80%, 3 medium 8%,
   2 loose 6%, 1 veto 4%, 0 fail 2%), capped by isolation (< 0.06 -> 4, < 0.10 -> 3, < 0.15 -> 2,
   < 0.25 -> 1); photon cutBased 3/2/1/0 with the same ID draw minus one level and isolation caps
-  0.05/0.10/0.20; muon tightId with 96% probability.
+  0.10/0.15/0.25 (so the separate tight-isolation cut, pfRelIso03_all < 0.05, removes some
+  tight photons); muon mediumId with 98% probability, tightId 96% (a subset of medium).
+* **Impact parameters** (electrons, muons): ``dxyErr`` ~ 0.0010-0.0030 cm, ``dxy`` = dxyErr x t
+  with t ~ N(0, 1) for 96% (prompt) and N(0, 6) for 4% (displaced: heavy-flavour decays,
+  conversions), ``dz`` ~ N(0, 0.003 cm) for 97% and N(0, 0.2 cm) for 3% (pile-up vertices), so
+  the d0-significance and z0 sin(theta) cuts remove a few percent.
+* **Jet pile-up ID** ``Jet_puId`` (NanoAOD UL bits: 4 loose, 2 medium, 1 tight): 7 for jets
+  above 50 GeV (not defined there, set to pass as in NanoAOD), else 7 (93%), 6 (2%), 4 (5%).
+* **Triggers**: ``HLT_IsoMu24`` fires with 95% efficiency for an isolated (< 0.15) muon with
+  pT > 26 GeV, |eta| < 2.4; ``HLT_Ele32_WPTight_Gsf`` with 93% for an isolated electron with
+  pT > 34 GeV; every firing lepton is written as a ``TrigObj`` (id 11/13, its pt, eta, phi).
 * **MET**: minus the vector sum of all visible particles, with each stored lepton or photon
   and each small-R jet (raw pT > 15 GeV) not within dR < 0.4 of an isolated (< 0.15) one
   replaced by its smeared momentum, plus a Gaussian soft-term
@@ -145,6 +155,45 @@ def electron_cut_based(rel_iso: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 def photon_cut_based(rel_iso: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """NanoAOD Photon_cutBased (0 fail, 1 loose, 2 medium, 3 tight)."""
-    iso_level = 3 - np.searchsorted([0.05, 0.10, 0.20], rel_iso, side="right")
+    iso_level = 3 - np.searchsorted([0.10, 0.15, 0.25], rel_iso, side="right")
     id_level = np.maximum(_id_quality(len(rel_iso), rng) - 1, 0)
     return np.minimum(id_level, iso_level).astype(np.int32)
+
+
+def impact_parameters(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """NanoAOD ``dxy``, ``dxyErr``, ``dz`` (cm) of prompt-like leptons with displaced tails."""
+    err = rng.uniform(0.0010, 0.0030, n)
+    t = rng.standard_normal(n) * np.where(rng.random(n) < 0.04, 6.0, 1.0)
+    dz = rng.standard_normal(n) * np.where(rng.random(n) < 0.03, 0.2, 0.003)
+    return {"dxy": (t * err).astype(np.float32), "dxyErr": err.astype(np.float32), "dz": dz.astype(np.float32)}
+
+
+def muon_id(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(mediumId, tightId): medium 98%, tight 96% and always medium."""
+    u = rng.random(n)
+    return u < 0.98, u < 0.96
+
+
+def jet_pileup_id(pt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """NanoAOD UL ``Jet_puId`` bits (4 loose, 2 medium, 1 tight); 7 above 50 GeV."""
+    u = rng.random(pt.size)
+    low = np.where(u < 0.93, 7, np.where(u < 0.95, 6, 4))
+    return np.where(pt >= 50.0, 7, low).astype(np.int32)
+
+
+def single_lepton_trigger(electrons: ak.Array, muons: ak.Array, rng: np.random.Generator) -> dict[str, object]:
+    """``HLT_IsoMu24``, ``HLT_Ele32_WPTight_Gsf`` and the ``TrigObj`` collection of firing leptons."""
+    fired = {}
+    objects = []
+    for name, leps, pdg, pt_min, eff in (("HLT_IsoMu24", muons, 13, 26.0, 0.95),
+                                          ("HLT_Ele32_WPTight_Gsf", electrons, 11, 34.0, 0.93)):
+        iso = leps["pfRelIso04_all"] if pdg == 13 else leps["pfRelIso03_all"]
+        flat_n = int(ak.sum(ak.num(leps, axis=1)))
+        lucky = ak.unflatten(rng.random(flat_n) < eff, ak.num(leps, axis=1))
+        passing = (leps.pt > pt_min) & (abs(leps.eta) < 2.4) & (iso < 0.15) & lucky
+        fired[name] = np.asarray(ak.any(passing, axis=1))
+        chosen = leps[passing]
+        objects.append(ak.zip({"pt": chosen.pt, "eta": chosen.eta, "phi": chosen.phi,
+                               "id": ak.values_astype(ak.zeros_like(chosen.pt), np.int32) + pdg}))
+    trig = ak.concatenate(objects, axis=1)
+    return {**fired, "TrigObj": trig}

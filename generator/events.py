@@ -145,6 +145,7 @@ def _small_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator
         "mass": (_mass(e, px, py, pz) * response)[keep].astype(_F32),
         "btagDeepFlavB": btag.astype(_F32),
         "hadronFlavour": flavour,
+        "puId": det.jet_pileup_id((pt * response)[keep], rng),
     }, kept_counts)
     return _sorted_by_pt(collection), _RawJets(event, px, py, pt, eta, phi, response)
 
@@ -225,12 +226,16 @@ def _leptons(parts: _Particles, met: _MetTerms, rng: np.random.Generator) -> dic
             fields |= {"mass": np.full(len(index), ELECTRON_MASS_GEV, _F32),
                        "charge": -np.sign(parts.pid[index]).astype(np.int32),
                        "cutBased": det.electron_cut_based(iso, rng),
-                       "pfRelIso03_all": iso.astype(_F32)}
+                       "pfRelIso03_all": iso.astype(_F32),
+                       **det.impact_parameters(len(index), rng)}
         elif pdg == 13:
+            medium, tight = det.muon_id(len(index), rng)
             fields |= {"mass": np.full(len(index), MUON_MASS_GEV, _F32),
                        "charge": -np.sign(parts.pid[index]).astype(np.int32),
-                       "tightId": rng.random(len(index)) < 0.96,
-                       "pfRelIso04_all": iso.astype(_F32)}
+                       "mediumId": medium,
+                       "tightId": tight,
+                       "pfRelIso04_all": iso.astype(_F32),
+                       **det.impact_parameters(len(index), rng)}
         else:
             fields |= {"mass": np.zeros(len(index), _F32),
                        "cutBased": det.photon_cut_based(iso, rng),
@@ -264,6 +269,7 @@ def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool 
         "Jet": jets,
         "FatJet": fat,
         **leptons,
+        **det.single_lepton_trigger(leptons["Electron"], leptons["Muon"], rng),
         "MET_pt": np.hypot(met_x, met_y).astype(_F32),
         "MET_phi": np.arctan2(met_y, met_x).astype(_F32),
         "MET_sumEt": (sum_et + met.dsumet).astype(_F32),

@@ -25,6 +25,8 @@ EVENT_BRANCHES: dict[str, str] = {
     "MET_phi": "float32",
     "MET_sumEt": "float32",
     "genWeight": "float32",
+    "HLT_IsoMu24": "bool",
+    "HLT_Ele32_WPTight_Gsf": "bool",
 }
 #: Generator truth for evaluation only: no selection or model may read these.
 TRUTH_BRANCHES: dict[str, str] = {
@@ -32,7 +34,7 @@ TRUTH_BRANCHES: dict[str, str] = {
     "truth_is_signal": "bool",
     "truth_pthat": "float32",
 }
-COLLECTIONS = ("Jet", "FatJet", "Electron", "Muon", "Photon")
+COLLECTIONS = ("Jet", "FatJet", "Electron", "Muon", "Photon", "TrigObj")
 
 
 class ChunkWriter:
