@@ -75,7 +75,7 @@ def test_null_ae_chain_local_z(spectrum, n_toys: int, mean_tol: float, sd_tol: f
 
 
 @pytest.mark.parametrize("n_toys, n_pseudo", [
-    pytest.param(20, 20, id="20-toys"),
+    pytest.param(15, 12, id="15-toys"),
     pytest.param(200, 50, marks=pytest.mark.slow, id="200-toys"),
 ])
 def test_null_global_p_uniform_with_refit(spectrum, n_toys: int, n_pseudo: int) -> None:
