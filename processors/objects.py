@@ -3,9 +3,14 @@
 :class:`ObjectReader` turns NanoAOD (incl. v15, where ``MET`` became ``PFMET``/``PuppiMET``) or
 PHYSLITE events (MeV -> GeV here, once) into plain awkward records in GeV:
 
-- jets: ``pt, eta, phi, mass, btag`` (bool at the configured working point)
-- electrons / muons: ``pt, eta, eta_cluster, phi, mass, charge, tight, reliso``
-- photons: ``pt, eta, eta_cluster, phi, mass, tight``
+- jets: ``pt, eta, phi, mass, btag`` (bool at the configured working point), ``jvt_pass``
+- electrons / muons: ``pt, eta, eta_cluster, phi, mass, charge, tight, reliso``, ``iso_tight``
+  (the paper's isolation working point), ``d0sig`` and ``z0sintheta_mm`` (NaN where the format
+  gives no impact parameters); muons also ``medium`` (the paper's Medium ID)
+- photons: ``pt, eta, eta_cluster, phi, mass, tight, iso_tight``
+
+The paper's working points and their per-format equivalents are listed in
+:mod:`adsearch.processors.object_selection`.
 - large-R jets: ``pt, eta, phi, mass, tau1..tau4`` (NaN where the format has no tau_N)
 - MET (pt, phi), event ids, weight, trigger decision, truth columns.
 
@@ -26,6 +31,12 @@ from adsearch.errors import BadInputError
 __all__ = ["ObjectReader", "MEV", "NANO_BTAG_DEEPFLAVB_77", "PHYSLITE_BTAG_DL1D_77"]
 
 MEV = 1.0e-3  # GeV per MeV
+#: Isolation working points (relative isolation below which an object passes), NanoAOD equivalents
+#: of the paper's: electrons FCTight (pfRelIso03_all < 0.06), muons PflowTight (CMS tight PF
+#: isolation, pfRelIso04_all < 0.15), photons FixedCutTight (pfRelIso03_all < 0.05).
+NANO_ISO_TIGHT = {"electron": 0.06, "muon": 0.15, "photon": 0.05}
+#: CMS pile-up jet ID is defined below 50 GeV (NanoAOD sets jets above to pass); medium bit.
+NANO_PUID_MEDIUM_BIT = 2
 #: DeepJet (btagDeepFlavB) medium working point (0.2770), the ~77%-efficiency point for NanoAOD
 #: inputs; the generator calibrates its b-tag score so this cut keeps 77% of b jets.
 NANO_BTAG_DEEPFLAVB_77 = 0.2770
@@ -124,6 +135,12 @@ class ObjectReader:
             score = self._field(coll, "btagDeepFlavB", "Jet")
         fields = self._kinematics(coll, "Jet", self._scale, self._mass_name)
         fields["btag"] = ak.fill_none(score > self.btag_threshold, False)
+        if self.kind == "physlite":
+            fields["jvt_pass"] = (coll["NNJvtPass"] != 0) if "NNJvtPass" in coll.fields else ak.ones_like(fields["pt"]) > 0
+        elif "puId" in coll.fields:  # CHS jets (Run 2): pile-up ID medium bit, defined below 50 GeV
+            fields["jvt_pass"] = ((coll["puId"] & NANO_PUID_MEDIUM_BIT) != 0) | (fields["pt"] >= 50.0)
+        else:  # PUPPI jets (Run-3 NanoAOD): pile-up is removed in the jet algorithm, no ID to cut on
+            fields["jvt_pass"] = ak.ones_like(fields["pt"]) > 0
         return ak.zip(fields)
 
     def electrons(self) -> ak.Array:
@@ -135,6 +152,8 @@ class ObjectReader:
             fields["charge"] = coll["charge"]
             fields["tight"] = coll["DFCommonElectronsLHTight"] != 0
             fields["reliso"] = self._physlite_iso(coll, "ptvarcone30_Nonprompt_All_MaxWeightTTVALooseCone_pt1000")
+            fields["iso_tight"] = fields["reliso"] < 0.06  # FCTight: track and calorimeter terms < 0.06
+            fields |= self._no_impact_parameters(fields["pt"])
             return ak.zip(fields)
         coll = self._collection("Electron")
         fields = self._kinematics(coll, "Electron", 1.0, "mass")
@@ -143,6 +162,8 @@ class ObjectReader:
         fields["charge"] = self._field(coll, "charge", "Electron")
         fields["tight"] = self._field(coll, "cutBased", "Electron") >= 4
         fields["reliso"] = self._field(coll, "pfRelIso03_all", "Electron")
+        fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["electron"]
+        fields |= self._nano_impact_parameters(coll, fields["eta"])
         return ak.zip(fields)
 
     def muons(self) -> ak.Array:
@@ -152,13 +173,21 @@ class ObjectReader:
             fields = self._kinematics(coll, "Muons", MEV, "m")
             fields["charge"] = coll["charge"]
             fields["tight"] = coll["quality"] <= 1
+            fields["medium"] = fields["tight"]  # quality 0 tight, 1 medium: Medium or better
             fields["reliso"] = self._physlite_iso(coll, "ptvarcone30_Nonprompt_All_MaxWeightTTVA_pt1000")
+            with np.errstate(divide="ignore", invalid="ignore"):  # PflowTight (FixedRad, pT < 50 form)
+                pflow = (coll["ptcone20_Nonprompt_All_MaxWeightTTVA_pt500"] + 0.4 * coll["neflowisol20"]) / coll["pt"]
+            fields["iso_tight"] = pflow < 0.045
+            fields |= self._no_impact_parameters(fields["pt"])
         else:
             coll = self._collection("Muon")
             fields = self._kinematics(coll, "Muon", 1.0, "mass")
             fields["charge"] = self._field(coll, "charge", "Muon")
             fields["tight"] = self._field(coll, "tightId", "Muon") != 0
+            fields["medium"] = self._field(coll, "mediumId", "Muon") != 0
             fields["reliso"] = self._field(coll, "pfRelIso04_all", "Muon")
+            fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["muon"]
+            fields |= self._nano_impact_parameters(coll, fields["eta"])
         fields["eta_cluster"] = fields["eta"]
         return ak.zip(fields)
 
@@ -168,6 +197,9 @@ class ObjectReader:
             coll = self._collection("Photons")
             fields = self._kinematics(coll, "Photons", MEV, "m", massless=True)
             fields["tight"] = coll["DFCommonPhotonsIsEMTight"] != 0
+            pt_gev = fields["pt"]  # FixedCutTight: topoetcone40 < 0.022 pT + 2.45 GeV, ptcone20 / pT < 0.05
+            fields["iso_tight"] = ((coll["topoetcone40"] * MEV < 0.022 * pt_gev + 2.45)
+                                   & (coll["ptcone20"] * MEV < 0.05 * pt_gev))
         else:
             coll = self._collection("Photon")
             fields = self._kinematics(coll, "Photon", 1.0, "mass", massless=True)
@@ -177,8 +209,26 @@ class ObjectReader:
                 fields["tight"] = (coll["cutBasedBitmap"] & 4) != 0
             else:
                 raise BadInputError(self.filename, "missing branch Photon_cutBased (or Photon_cutBasedBitmap)")
+            iso_name = next((n for n in ("pfRelIso03_all", "pfRelIso03_all_quadratic") if n in coll.fields), None)
+            if iso_name is None:
+                raise BadInputError(self.filename, "missing branch Photon_pfRelIso03_all (or _quadratic): "
+                                    "the photons' tight isolation cannot be applied")
+            fields["iso_tight"] = coll[iso_name] < NANO_ISO_TIGHT["photon"]
         fields["eta_cluster"] = fields["eta"]
         return ak.zip(fields)
+
+    def _nano_impact_parameters(self, coll: Any, eta: ak.Array) -> dict[str, ak.Array]:
+        """|d0|/sigma(d0) = dxy/dxyErr and z0 sin(theta) = dz (cm) x 10 / cosh(eta) in mm."""
+        if not {"dxy", "dxyErr", "dz"} <= set(coll.fields):
+            return self._no_impact_parameters(eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"d0sig": coll["dxy"] / coll["dxyErr"], "z0sintheta_mm": coll["dz"] * 10.0 / np.cosh(eta)}
+
+    @staticmethod
+    def _no_impact_parameters(like: ak.Array) -> dict[str, ak.Array]:
+        """NaN impact parameters: the cuts on them are reported as not applied."""
+        nan = ak.full_like(like, np.nan, dtype=np.float64)
+        return {"d0sig": nan, "z0sintheta_mm": nan}
 
     def _physlite_iso(self, coll: Any, track_iso: str) -> ak.Array:
         """Relative isolation: max of track (ptvarcone30) and calorimeter (topoetcone20) terms."""
