@@ -2,8 +2,9 @@
 
 The package is one import namespace whose subpackages mirror the repository's folders:
 ``adsearch.generator`` (Pythia 8 + FastJet samples), ``adsearch.processors`` (coffea selections
-and numba kernels), ``adsearch.models`` (Keras training workers), ``adsearch.stats`` (fits,
-BumpHunter, pyhf). Data flows one way: processors -> store -> models -> store -> stats.
+and numba kernels), ``adsearch.models`` (TensorFlow/Keras training workers), ``adsearch.searches``
+(one package per search built from ``searches.common``), ``adsearch.stats`` (fits, BumpHunter,
+pyhf). Data flows one way: processors -> store -> models -> searches -> stats.
 """
 
 from __future__ import annotations

@@ -47,6 +47,25 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
                f"{result.max_z('efficiency 0.01'):.2f} (1%) sigma; outputs in {out_dir}")
 
 
+@cwola.command("limits")
+@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder (limits.json).")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CWoLaSearchConfig YAML with a 'limits' section (signal, xsec_pb, n_samplings).")
+@_with_cluster_options
+def limits(store_path: str, out_dir: str, config_path: str, scheduler: str | None, workers: int) -> None:
+    """Only the signal-injection scan: inject, retrain, select, sigma_excluded = max(sigma_CL, sigma_inj)."""
+    from adsearch.config import load_config
+    from adsearch.searches.cwola.config import CWoLaSearchConfig
+    from adsearch.searches.cwola.pipeline import cwola_limits
+
+    config = load_config(CWoLaSearchConfig, config_path)
+    with _client(scheduler, workers) as client:
+        result = cwola_limits(store_path, config, out_dir, client=client)
+    for entry in result:
+        click.echo(f"{entry['signal']} at efficiency {entry['efficiency']:g}: limit {entry['limit_pb']:.3g} pb")
+
+
 def _attach_demo() -> None:
     from adsearch.searches.cwola.demo import demo
 

@@ -22,16 +22,23 @@ __all__ = ["CWoLaDemoConfig", "run_cwola_demo", "demo"]
 
 
 class CWoLaDemoConfig(StrictModel):
-    """Sizes of the demonstration (defaults: ~25 minutes on 2 cores)."""
+    """Sizes of the demonstration.
 
-    background_events: int = Field(100_000, gt=0)
-    pthat_min_gev: float = Field(750.0, gt=0, description="complete above mJJ = 1.8 TeV for |dy| < 1.2")
+    Generated statistics are what a 2-core demonstration can afford, so QCD is generated with
+    pTHat > 950 GeV, complete (for |dy| < 1.2) above mJJ ~ 2.25 TeV: the fit starts at 2.28 TeV
+    instead of 1.8 TeV and regions 2-6 are searched (region 1 would need region 0, 1.90-2.28 TeV,
+    as a sideband). With the full 1.8-8.2 TeV range a sample needs pTHat > 750 GeV and ~4x the
+    events for the same statistics at 3 TeV.
+    """
+
+    background_events: int = Field(150_000, gt=0)
+    pthat_min_gev: float = Field(950.0, gt=0, description="complete above mJJ = 2.25 TeV for |dy| < 1.2")
     signal: str = "wprime_3000_400_80"
     signal_events: int = Field(4000, gt=0)
     inject_xsec_pb: float = Field(0.13, gt=0)
     workers: int = Field(2, gt=0)
     seed: int = 42
-    search: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, Any] = Field(default_factory=lambda: {"fit_lo_gev": 2280.0, "searched_regions": [2, 3, 4, 5, 6]})
 
 
 def run_cwola_demo(out_dir: str | Path, config: CWoLaDemoConfig | None = None) -> dict[str, Any]:

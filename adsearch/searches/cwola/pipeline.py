@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from adsearch.errors import ConfigError
 from adsearch.models.ensemble import fold_of_ids
 from adsearch.provenance import run_record, write_json
 from adsearch.searches.common.regions import MjjGrid
@@ -28,7 +29,7 @@ from adsearch.searches.cwola.features import ID_COLUMNS, ecdf_features, load_dij
 from adsearch.searches.cwola.hunt import RegionInputs, RegionResult, hunt_region
 from adsearch.store import FeatureStore, open_store
 
-__all__ = ["CWoLaResult", "cwola_hunt", "prepare_inputs", "run_regions"]
+__all__ = ["CWoLaResult", "cwola_hunt", "cwola_limits", "prepare_inputs", "run_regions"]
 
 
 @dataclass
@@ -160,3 +161,24 @@ def cwola_hunt(
             "cwola-hunt", config.model_dump(), store=str(store_path), store_run=fs.run_attrs.get("config_hash"))})
         (out / "summary.md").write_text(report.markdown_summary(result))
     return result
+
+
+def cwola_limits(
+    store: str | Path | FeatureStore, config: CWoLaSearchConfig, out_dir: str | Path | None = None,
+    *, client: Any | None = None, progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Only the injection scan of ``config.limits`` (the part of a hunt one reruns alone)."""
+    from adsearch.searches.cwola import limits as cwola_limits_module
+
+    if config.limits is None:
+        raise ConfigError("the config has no 'limits' section (signal, xsec_pb, n_samplings)")
+    fs = store if isinstance(store, FeatureStore) else open_store(store)
+    lumi = config.luminosity_ipb or dataset_luminosity_ipb(fs, config.data_dataset)
+    background = load_dijet(fs, config.data_dataset, config.region)
+    signals = {name: load_dijet(fs, name, config.region) for name in config.signal_datasets}
+    limits = cwola_limits_module.injection_scan(fs, background, signals, config, lumi, client, progress=progress)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        write_json(Path(out_dir) / "limits.json", {"limits": limits, "provenance": run_record(
+            "cwola-limits", config.model_dump(), store=str(getattr(fs, "path", None)))})
+    return limits
