@@ -79,7 +79,7 @@ def plot_spectrum_fit(
     rax.set_ylabel("significance")
     rax.set_xlabel(xlabel)
     if lumi_ipb is not None:
-        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=lumi_ipb / 1000.0, com=13, fontsize=11, loc=4)
+        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11, loc=4)
     rax.set_ylim(-4, 4)
     ax.legend()
     return fig
@@ -93,6 +93,8 @@ def plot_bumphunt(
     *,
     title: str | None = None,
     log: bool = True,
+    xlabel: str = r"$m$ [TeV]",
+    lumi_ipb: float | None = None,
 ) -> Figure:
     """Data over background with BumpHunter's most significant window and its significances."""
     edges = np.asarray(edges_gev, dtype=float) / 1000.0
@@ -116,7 +118,7 @@ def plot_bumphunt(
     rax.set_ylabel("significance")
     rax.set_xlabel(xlabel)
     if lumi_ipb is not None:
-        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=lumi_ipb / 1000.0, com=13, fontsize=11, loc=4)
+        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11, loc=4)
     ax.legend()
     return fig
 
