@@ -42,9 +42,14 @@ def hidden_cluster(tmp_path_factory: pytest.TempPathFactory):
                                    "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     worker = (f"mount -t tmpfs none {hidden} && exec {dask} worker {address} --nthreads 1 --no-dashboard "
               "--memory-limit 2GiB")
+    logs = [tmp_path_factory.mktemp("worker_log") / "stderr" for _ in range(2)]
     processes += [subprocess.Popen(["unshare", "-m", "sh", "-c", worker], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env) for _ in range(2)]
+                                   stderr=log.open("wb"), env=env) for log in logs]
     try:
+        time.sleep(1.0)
+        for process, log in zip(processes[1:], logs):
+            if process.poll() is not None:  # e.g. no CAP_SYS_ADMIN for a new mount namespace
+                raise RuntimeError(f"worker in its own mount namespace exited: {log.read_text()[-500:]}")
         deadline = time.monotonic() + 30
         while True:
             try:
