@@ -1,5 +1,6 @@
 """Inputs by URL: a real XRootD server on 127.0.0.1 (Debian's xrootd-server) serves generated
-files; processing them by root:// URL gives exactly the store of the local run."""
+files; processing them by root:// URL gives exactly the store of the local run. The same files
+over HTTP (a byte-range server thread on 127.0.0.1) and as file:// URLs give it too."""
 
 from __future__ import annotations
 
@@ -87,3 +88,74 @@ def test_unopenable_url_is_one_line_with_the_server_message(served, tmp_path: Pa
                             skip_bad_files=True, progress=False)
     assert list(summary.skipped_files) == [missing] and summary.n_events_in == 2000
     assert list(open_store(tmp_path / "skip.zarr").attrs("bkg")["skipped_files"]) == [missing]
+
+
+class _RangeHandler:
+    """Built lazily: a static file handler that answers single byte-range requests (what fsspec's
+    HTTP file system sends for uproot); python's own SimpleHTTPRequestHandler ignores Range."""
+
+    @staticmethod
+    def make(folder: Path) -> type:
+        import io
+        from http.server import SimpleHTTPRequestHandler
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def send_head(self):  # noqa: ANN202
+                path = Path(self.translate_path(self.path))
+                if not path.is_file():
+                    self.send_error(404, "File not found")
+                    return None
+                data, size = path.read_bytes(), path.stat().st_size
+                ranged = self.headers.get("Range", "")
+                if ranged.startswith("bytes="):
+                    lo, hi = ranged[len("bytes="):].split("-")
+                    start, stop = int(lo), min(int(hi) if hi else size - 1, size - 1)
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{stop}/{size}")
+                    data = data[start:stop + 1]
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return io.BytesIO(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def http_served(served):
+    """The XRootD fixture's folder also served over HTTP (plain http: the same fsspec code path as
+    https, without certificates) by a thread of this process on 127.0.0.1."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server, files = served
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler.make(server.folder))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", files
+    httpd.shutdown()
+
+
+def test_http_urls_give_the_local_store(http_served, tmp_path: Path) -> None:
+    base, files = http_served
+    urls = [f"{base}/{f.name}" for f in files[:2]]
+    run_processor("lepton", {"bkg": urls}, tmp_path / "http.zarr", n_workers=0, chunksize=CHUNK, progress=False)
+    run_processor("lepton", {"bkg": [str(f) for f in files[:2]]}, tmp_path / "local.zarr", n_workers=0,
+                  chunksize=CHUNK, progress=False)
+    _same_store(tmp_path / "local.zarr", tmp_path / "http.zarr")
+    assert [f["path"] for f in open_store(tmp_path / "http.zarr").attrs("bkg")["files"]] == urls
+
+    missing = f"{base}/no_such_file.root"
+    with pytest.raises(BadInputError) as info:
+        check_input_file(InputFile(missing))
+    assert str(info.value).startswith(missing + ": ") and "\n" not in str(info.value)
+    assert "404" in str(info.value) or "does not exist" in str(info.value)
