@@ -3,9 +3,11 @@
 - Spurious signal: a signal-plus-background fit (free, possibly negative, Gaussian yield) on a
   background-only spectrum at every mass point; the fitted yield is signal the background
   function invents.
-- 2025 non-closure correction: significances Z measured on signal-free test samples are fitted
-  as linear functions of mJJ, mean(m) = a + b m and sd(m) = c + d m; an observed Z is corrected
-  to (Z - mean(m)) / sd(m), applied only where it reduces Z and never below 0.
+- 2025 non-closure correction, as published: significances Z measured on signal-free test
+  samples (the DOWN-UP-SAMPLING instances) are fitted as linear functions of mJJ,
+  mean(m) = a + b m and sd(m) = c + d m; the fitted mean is *subtracted* from an observed Z,
+  Z - mean(m), only where that lowers Z and never below 0. Z is not divided by sd(m): the sd
+  fit is reported (it is the spread the validation rule judges), never used to rescale.
 """
 
 from __future__ import annotations
@@ -116,9 +118,14 @@ class NonClosureCorrection:
         return np.maximum(self.sd_coeffs[0] + self.sd_coeffs[1] * np.asarray(m_gev, dtype=float), 1e-6)
 
     def apply(self, z: np.ndarray | float, m_gev: np.ndarray | float) -> np.ndarray:
-        """Corrected Z: (Z - mean) / sd where that is smaller, never below 0; Z <= 0 is kept."""
+        """Corrected Z = Z - mean(m), only ever lowering Z, never below 0; Z <= 0 is kept.
+
+        >>> c = NonClosureCorrection((0.5, 0.0), (2.0, 0.0))
+        >>> c.apply(np.array([3.0, 0.3, -1.0]), 3000.0).tolist()
+        [2.5, 0.0, -1.0]
+        """
         z = np.asarray(z, dtype=float)
-        corrected = (z - self.mean(m_gev)) / self.sd(m_gev)
+        corrected = z - self.mean(m_gev)
         return np.where(z > 0, np.clip(corrected, 0.0, z), z)
 
 

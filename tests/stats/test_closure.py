@@ -31,8 +31,12 @@ def test_nonclosure_correction_only_reduces_and_never_below_zero() -> None:
     positive = z > 0
     assert np.all(corrected[positive] <= z[positive]) and np.all(corrected[positive] >= 0)
     np.testing.assert_array_equal(corrected[~positive], z[~positive])
-    # after correction the signal-free significances are close to standard (where positive)
+    # as published: the fitted mean is subtracted, with no rescaling by the fitted sd
     big = z > true_mean + 2 * true_sd
-    assert np.allclose(corrected[big], ((z - corr.mean(masses)) / corr.sd(masses))[big])
+    np.testing.assert_allclose(corrected[big], (z - corr.mean(masses))[big])
+    assert not np.allclose(corrected[big], ((z - corr.mean(masses)) / corr.sd(masses))[big])
+    # a negative fitted mean (a method that under-covers) never raises Z
+    raised = fit_nonclosure(z - 1.0, masses).apply(z, masses)
+    np.testing.assert_array_equal(raised[positive], z[positive])
     with pytest.raises(ValueError, match="n_samples"):
         fit_nonclosure(np.ones((1, 9)), masses)
