@@ -9,7 +9,8 @@ uncertainties are constrained nuisance parameters:
   bin-to-bin correlations); 1-D: uncorrelated per-bin uncertainty;
 - ``extra_sigma`` (e.g. a classifier-ensemble spread): uncorrelated per-bin uncertainty;
   all uncorrelated per-bin terms are added in quadrature into one Poisson-constrained
-  ``shapesys`` ("bkg_uncorrelated");
+  ``shapesys`` ("bkg_uncorrelated"), or with ``uncorrelated_constraint="gaussian"`` (the 2025
+  weakly supervised search) into one Gaussian-constrained ``staterror``;
 - ``background_alt`` (the alternative fit function): one ``histosys``, alt as +1 sigma;
 - ``spurious_signal`` (events): the fit function's bias on a background-only shape, as a
   signal-shaped ``histosys`` of the background, b +- S_spur x template ("spurious_signal");
@@ -168,9 +169,16 @@ def _shapesys(name: str, sigma: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 
 
 def build_workspace(
-    inputs: LikelihoodInputs, *, poi_max: float = 1e6, channel: str = "mass_window"
+    inputs: LikelihoodInputs, *, poi_max: float = 1e6, channel: str = "mass_window",
+    uncorrelated_constraint: str = "poisson",
 ) -> dict[str, Any]:
-    """pyhf workspace spec (JSON-ready dict) of ``inputs`` with POI ``mu`` in [0, poi_max]."""
+    """pyhf workspace spec (JSON-ready dict) of ``inputs`` with POI ``mu`` in [0, poi_max].
+
+    ``uncorrelated_constraint``: "poisson" (``shapesys``) or "gaussian" (``staterror``) for the
+    uncorrelated per-bin background uncertainty.
+    """
+    if uncorrelated_constraint not in ("poisson", "gaussian"):
+        raise ValueError(f"uncorrelated_constraint must be 'poisson' or 'gaussian', got {uncorrelated_constraint!r}")
     b = np.maximum(inputs.background, B_FLOOR)
     modifiers: list[dict[str, Any]] = []
     sig = inputs.background_sigma
@@ -189,7 +197,10 @@ def build_workspace(
         uncorrelated += sig**2
     if inputs.extra_sigma is not None:
         uncorrelated += inputs.extra_sigma**2
-    if np.any(uncorrelated > 0):
+    if np.any(uncorrelated > 0) and uncorrelated_constraint == "gaussian":
+        modifiers.append({"name": "bkg_uncorrelated", "type": "staterror",
+                          "data": np.maximum(np.sqrt(uncorrelated), 1e-6 * b).tolist()})
+    elif np.any(uncorrelated > 0):
         modifiers.append(_shapesys("bkg_uncorrelated", np.sqrt(uncorrelated), b))
     if inputs.background_alt is not None:
         alt = np.maximum(inputs.background_alt, B_FLOOR)
@@ -233,9 +244,11 @@ def build_workspace(
     }
 
 
-def build_model(inputs: LikelihoodInputs, *, poi_max: float = 1e6) -> tuple[pyhf.pdf.Model, np.ndarray]:
+def build_model(
+    inputs: LikelihoodInputs, *, poi_max: float = 1e6, uncorrelated_constraint: str = "poisson"
+) -> tuple[pyhf.pdf.Model, np.ndarray]:
     """(model, data incl. auxiliary data) ready for ``pyhf.infer``."""
-    ws = pyhf.Workspace(build_workspace(inputs, poi_max=poi_max))
+    ws = pyhf.Workspace(build_workspace(inputs, poi_max=poi_max, uncorrelated_constraint=uncorrelated_constraint))
     model = ws.model()
     return model, np.asarray(ws.data(model), dtype=float)
 
@@ -269,13 +282,15 @@ def discovery_significance(
     background_alt: np.ndarray | None = None,
     select: np.ndarray | slice | None = None,
     engine: str = "pyhf",
+    uncorrelated_constraint: str = "poisson",
 ) -> DiscoveryResult:
     """p0 -> Z of ``counts`` over the background with its uncertainties as nuisances (asymptotic).
 
     ``signal`` is the expected signal per bin for ``mu = 1`` (its size sets the expected Z);
     ``select`` restricts the likelihood to a window of bins. ``engine="fast"`` evaluates the
     same likelihood with :mod:`adsearch.stats.profile` (ms instead of seconds with many
-    nuisances; observed Z only, ``z_expected`` is NaN).
+    nuisances; observed Z only, ``z_expected`` is NaN). ``uncorrelated_constraint``: see
+    :func:`build_workspace`.
 
     >>> r = discovery_significance([1100.0], [100.0], [1000.0])
     >>> round(r.z, 2)
@@ -287,9 +302,10 @@ def discovery_significance(
     if engine == "fast":
         from adsearch.stats.profile import ProfileModel, discovery_z
 
-        p0_fast, z_fast = discovery_z(ProfileModel(build_workspace(inputs, poi_max=poi_max)))
+        p0_fast, z_fast = discovery_z(ProfileModel(build_workspace(
+            inputs, poi_max=poi_max, uncorrelated_constraint=uncorrelated_constraint)))
         return DiscoveryResult(p0_fast, z_fast, float("nan"), float("nan"))
-    model, data = build_model(inputs, poi_max=poi_max)
+    model, data = build_model(inputs, poi_max=poi_max, uncorrelated_constraint=uncorrelated_constraint)
     p0, p0_exp = pyhf.infer.hypotest(0.0, data, model, test_stat="q0", return_expected=True)
     p0, p0_exp = float(p0), float(p0_exp)
     return DiscoveryResult(p0, float(sps.norm.isf(p0)), p0_exp, float(sps.norm.isf(p0_exp)))
