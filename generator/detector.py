@@ -23,8 +23,9 @@ All numbers in one place (ATLAS Run-2-like; pT, E in GeV):
   particles within dR < 0.3 (electrons, photons) or 0.4 (muons), divided by the object pT;
   objects with isolation > 0.5 are not stored.
 * **Identification**: a random ID quality per object (electron cutBased 4 tight 80%, 3 medium 8%,
-  2 loose 6%, 1 veto 4%, 0 fail 2%), capped by isolation (< 0.06 -> 4, < 0.10 -> 3, < 0.15 -> 2,
-  < 0.25 -> 1); photon cutBased 3/2/1/0 with the same ID draw minus one level and isolation caps
+  2 loose 6%, 1 veto 4%, 0 fail 2%), capped by isolation (< 0.10 -> 4, < 0.15 -> 3, < 0.20 -> 2,
+  < 0.30 -> 1; so the separate FCTight isolation, pfRelIso03_all < 0.06, removes some tight
+  electrons); photon cutBased 3/2/1/0 with the same ID draw minus one level and isolation caps
   0.10/0.15/0.25 (so the separate tight-isolation cut, pfRelIso03_all < 0.05, removes some
   tight photons); muon mediumId with 98% probability, tightId 96% (a subset of medium).
 * **Impact parameters** (electrons, muons): ``dxyErr`` ~ 0.0010-0.0030 cm, ``dxy`` = dxyErr x t
@@ -149,7 +150,7 @@ def _id_quality(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def electron_cut_based(rel_iso: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """NanoAOD Electron_cutBased (0 fail .. 4 tight): ID draw capped by isolation."""
-    iso_level = 4 - np.searchsorted([0.06, 0.10, 0.15, 0.25], rel_iso, side="right")
+    iso_level = 4 - np.searchsorted([0.10, 0.15, 0.20, 0.30], rel_iso, side="right")
     return np.minimum(_id_quality(len(rel_iso), rng), iso_level).astype(np.int32)
 
 

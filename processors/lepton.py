@@ -1,11 +1,16 @@
 """Lepton + X selection of the ATLAS anomaly-detection search, with the RMM per event.
 
-Objects (all in GeV, cuts configurable in :class:`LeptonConfig`):
+Objects as published (all in GeV, cuts configurable in :class:`LeptonConfig`; every cut is a named
+step of the object cutflow, with its NanoAOD and PHYSLITE implementation, in
+:mod:`adsearch.processors.object_selection`):
 
-- electrons: E_T > 20, |eta_cluster| < 2.47 outside 1.37-1.52, tight ID, rel. isolation < 0.15
-- muons: pT > 20, |eta| < 2.5, tight ID, rel. isolation < 0.15
-- photons: pT > 20, |eta_cluster| < 2.37 outside 1.37-1.52, tight ID
-- jets: pT > 30, |eta| < 2.4; b-tagged at the 77% working point -> b-jets, the rest light jets
+- electrons: E_T > 20, |eta_cluster| < 2.47 outside 1.37-1.52, Tight ID, FCTight isolation,
+  |d0/sigma(d0)| < 5, |z0 sin(theta)| < 0.5 mm
+- muons: pT > 20, |eta| < 2.5, Medium ID, PflowTight isolation, |d0/sigma(d0)| < 3,
+  |z0 sin(theta)| < 0.5 mm
+- photons: pT > 20, |eta_cluster| < 2.37 outside 1.37-1.52, tight ID and tight isolation
+- jets: pT > 30, |eta| < 2.4, pile-up rejection (JVT) below 60 GeV; b-tagged at the 77% working
+  point -> b-jets, the rest light jets
 
 Overlap removal follows the ATLAS AssociationUtils standard order, without track information
 (so "shared track" becomes a tiny Delta R and the muon-jet track-count condition is dropped);
@@ -33,11 +38,12 @@ from pydantic import Field
 from adsearch.config import StrictModel
 from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
+from adsearch.processors.object_selection import object_steps
 from adsearch.processors.objects import ObjectReader
 from adsearch.processors.overlap import flat_offsets, overlap_alive
 from adsearch.processors.rmm import RMMConfig
 
-__all__ = ["LeptonConfig", "LeptonProcessor", "LeptonObjects", "select_lepton_objects",
+__all__ = ["LeptonConfig", "LeptonProcessor", "LeptonObjects", "select_lepton_objects", "object_cutflow",
            "selected_objects", "MASS_COLUMNS", "CUTFLOW_STEPS"]
 
 #: column -> (first object, second object): leading light jet "j", b-jet "b", e, mu, gamma.
@@ -61,22 +67,26 @@ class LeptonConfig(StrictModel):
 
     electron_pt_min_gev: float = 20.0
     electron_eta_max: float = 2.47
-    electron_reliso_max: float = 0.15
+    electron_d0sig_max: float = 5.0
+    electron_reliso_max: float | None = Field(None, description="extra cut on top of the FCTight working point")
     muon_pt_min_gev: float = 20.0
     muon_eta_max: float = 2.5
-    muon_reliso_max: float = 0.15
+    muon_d0sig_max: float = 3.0
+    muon_reliso_max: float | None = Field(None, description="extra cut on top of the PflowTight working point")
+    z0sintheta_max_mm: float = 0.5
     photon_pt_min_gev: float = 20.0
     photon_eta_max: float = 2.37
     crack_eta: tuple[float, float] = _CRACK
     jet_pt_min_gev: float = 30.0
     jet_eta_max: float = 2.4
+    jvt_pt_max_gev: float = Field(60.0, description="pile-up rejection applies to jets below this pT")
     btag_threshold: float | None = Field(None, description="None: the format's 77% WP")
     lead_lepton_pt_min_gev: float = 60.0
     min_jets: int = 1
     triggers: list[str] = Field(default_factory=lambda: [
         "IsoMu24", "IsoMu27", "Mu50", "Ele27_WPTight_Gsf", "Ele32_WPTight_Gsf", "Ele35_WPTight_Gsf",
-        "Ele115_CaloIdVT_GsfTrkIdT", "Photon200",
-    ])
+        "Ele115_CaloIdVT_GsfTrkIdT",
+    ], description="single-electron and single-muon HLT paths only (the paper's triggers)")
     trigger_match_dr: float = 0.1
     met_sources: list[str] = Field(default_factory=lambda: ["MET", "PFMET", "PuppiMET"])
     rmm: RMMConfig = Field(default_factory=RMMConfig)
@@ -93,11 +103,6 @@ def _delta_r_min(a: ak.Array, b: ak.Array) -> ak.Array:
     deta = pairs["a", "eta"] - pairs["b", "eta"]
     dphi = (pairs["a", "phi"] - pairs["b", "phi"] + np.pi) % (2 * np.pi) - np.pi
     return ak.fill_none(ak.min(np.sqrt(deta * deta + dphi * dphi), axis=2), np.inf)
-
-
-def _outside_crack(eta: ak.Array, crack: tuple[float, float]) -> ak.Array:
-    abs_eta = abs(eta)
-    return (abs_eta < crack[0]) | (abs_eta > crack[1])
 
 
 class _Flat(NamedTuple):
@@ -166,24 +171,39 @@ class _Flat(NamedTuple):
 _UNUSED = ("charge",)
 
 
+def _identified(reader: ObjectReader, config: LeptonConfig) -> dict[str, tuple[_Flat, list[tuple[str, np.ndarray, bool]]]]:
+    """kind -> (all objects, the cumulative masks of its named object-cutflow steps)."""
+    out = {}
+    for kind, objects in (("electron", _Flat.of(reader.electrons(), skip=_UNUSED)),
+                          ("muon", _Flat.of(reader.muons(), skip=_UNUSED)),
+                          ("photon", _Flat.of(reader.photons())), ("jet", _Flat.of(reader.jets()))):
+        steps = object_steps(kind, objects.fields, config, reader.missing)
+        extra = {"electron": config.electron_reliso_max, "muon": config.muon_reliso_max}.get(kind)
+        if extra is not None:
+            steps.append((f"{kind}_reliso_extra", steps[-1][1] & (objects.fields["reliso"] < extra), True))
+        out[kind] = (objects, steps)
+    return out
+
+
+def object_cutflow(reader: ObjectReader, config: LeptonConfig | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The object cutflow of one chunk: kind -> [{step, objects passing, applied}] in cut order,
+    the first entry counting the input objects. ``applied`` False: the file lacks the cut's input.
+
+    >>> object_cutflow(ObjectReader(open_events("f.root")))["muon"][3]  # doctest: +SKIP
+    {'step': 'muon_id', 'objects': 812, 'applied': True}
+    """
+    config = config or LeptonConfig()
+    out = {}
+    for kind, (objects, steps) in _identified(reader, config).items():
+        out[kind] = [{"step": "input", "objects": int(objects.fields["pt"].size), "applied": True}] + [
+            {"step": name, "objects": int(mask.sum()), "applied": applied} for name, mask, applied in steps]
+    return out
+
+
 def _select_flat(reader: ObjectReader, config: LeptonConfig) -> dict[str, _Flat]:
     """:func:`select_lepton_objects` on flat arrays: kind -> selected, overlap-removed, pT-ordered."""
-    c = config
-    el = _Flat.of(reader.electrons(), skip=_UNUSED)
-    e = el.fields
-    el = el.keep((e["pt"] > c.electron_pt_min_gev) & (abs(e["eta_cluster"]) < c.electron_eta_max)
-                 & _outside_crack(e["eta_cluster"], c.crack_eta) & e["tight"] & (e["reliso"] < c.electron_reliso_max))
-    mu = _Flat.of(reader.muons(), skip=_UNUSED)
-    m = mu.fields
-    mu = mu.keep((m["pt"] > c.muon_pt_min_gev) & (abs(m["eta"]) < c.muon_eta_max) & m["tight"]
-                 & (m["reliso"] < c.muon_reliso_max))
-    ph = _Flat.of(reader.photons())
-    p = ph.fields
-    ph = ph.keep((p["pt"] > c.photon_pt_min_gev) & (abs(p["eta_cluster"]) < c.photon_eta_max)
-                 & _outside_crack(p["eta_cluster"], c.crack_eta) & p["tight"])
-    jet = _Flat.of(reader.jets())
-    j = jet.fields
-    jet = jet.keep((j["pt"] > c.jet_pt_min_gev) & (abs(j["eta"]) < c.jet_eta_max))
+    chosen = {kind: objects.keep(steps[-1][1]) for kind, (objects, steps) in _identified(reader, config).items()}
+    el, mu, ph, jet = (chosen[k] for k in ("electron", "muon", "photon", "jet"))
 
     alive = overlap_alive([(x.offsets, x.fields["eta"], x.fields["phi"]) for x in (jet, el, mu, ph)])
     jet, el, mu, ph = (x.keep(keep) for x, keep in zip((jet, el, mu, ph), alive))

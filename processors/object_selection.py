@@ -27,8 +27,8 @@ ATLAS, PRL 132 (2024) 081801, objects (left) and what adsearch applies per forma
 | jet_eta | abs(eta) < 2.4 | same | same |
 | jet_jvt | JVT for pT < 60 GeV | puId medium bit (puId & 2) for pt < 50 where the file has Jet_puId (CHS, Run 2); none for PUPPI (Run 3, no puId) | NNJvtPass for pt < 60 |
 
-A field the file does not have (NaN) passes its cut, and :func:`object_steps` reports the step
-as not applied, so a cutflow never claims a cut it did not make.
+A cut whose input the file does not have passes every object, and :func:`object_steps` reports
+the step as not applied (``ObjectReader.missing``), so a cutflow never claims a cut it did not make.
 """
 
 from __future__ import annotations
@@ -86,23 +86,18 @@ OBJECT_STEPS: dict[str, list[Step]] = {
     ],
 }
 
-#: step -> the fields it needs whose absence (all NaN) means the step was not applied
-_OPTIONAL = {"electron_d0sig": "d0sig", "electron_z0": "z0sintheta_mm", "muon_d0sig": "d0sig",
-             "muon_z0": "z0sintheta_mm"}
-
-
-def object_steps(kind: str, fields: Fields, config: Any) -> list[tuple[str, np.ndarray, bool]]:
+def object_steps(kind: str, fields: Fields, config: Any, missing: set[str] | frozenset[str] = frozenset()
+                 ) -> list[tuple[str, np.ndarray, bool]]:
     """Cumulative masks after each step of ``kind``: (step, objects passing it and all before, applied).
 
-    ``applied`` is False for a step whose input the file does not have (see the module table).
+    ``missing``: steps whose input the file lacks (``ObjectReader.missing``); they pass every
+    object and are reported with ``applied`` False (see the module table).
     """
     out = []
     passed = np.ones(fields["pt"].size, dtype=bool)
     for name, cut in OBJECT_STEPS[kind]:
         passed = passed & np.asarray(cut(fields, config), dtype=bool)
-        optional = _OPTIONAL.get(name)
-        applied = optional is None or bool(np.isfinite(fields[optional]).any()) or fields["pt"].size == 0
-        out.append((name, passed, applied))
+        out.append((name, passed, name not in missing))
     return out
 
 

@@ -73,6 +73,8 @@ class ObjectReader:
         fields = set(events.fields)
         self.kind = "physlite" if "EventInfo" in fields else "nanoaod"
         self._fields = fields
+        #: object-cutflow steps whose input this file lacks (reported as not applied)
+        self.missing: set[str] = set()
         default = PHYSLITE_BTAG_DL1D_77 if self.kind == "physlite" else NANO_BTAG_DEEPFLAVB_77
         self.btag_threshold = default if btag_threshold is None else btag_threshold
 
@@ -136,10 +138,15 @@ class ObjectReader:
         fields = self._kinematics(coll, "Jet", self._scale, self._mass_name)
         fields["btag"] = ak.fill_none(score > self.btag_threshold, False)
         if self.kind == "physlite":
-            fields["jvt_pass"] = (coll["NNJvtPass"] != 0) if "NNJvtPass" in coll.fields else ak.ones_like(fields["pt"]) > 0
+            if "NNJvtPass" in coll.fields:
+                fields["jvt_pass"] = coll["NNJvtPass"] != 0
+            else:
+                self.missing.add("jet_jvt")
+                fields["jvt_pass"] = ak.ones_like(fields["pt"]) > 0
         elif "puId" in coll.fields:  # CHS jets (Run 2): pile-up ID medium bit, defined below 50 GeV
             fields["jvt_pass"] = ((coll["puId"] & NANO_PUID_MEDIUM_BIT) != 0) | (fields["pt"] >= 50.0)
         else:  # PUPPI jets (Run-3 NanoAOD): pile-up is removed in the jet algorithm, no ID to cut on
+            self.missing.add("jet_jvt")
             fields["jvt_pass"] = ak.ones_like(fields["pt"]) > 0
         return ak.zip(fields)
 
@@ -153,7 +160,7 @@ class ObjectReader:
             fields["tight"] = coll["DFCommonElectronsLHTight"] != 0
             fields["reliso"] = self._physlite_iso(coll, "ptvarcone30_Nonprompt_All_MaxWeightTTVALooseCone_pt1000")
             fields["iso_tight"] = fields["reliso"] < 0.06  # FCTight: track and calorimeter terms < 0.06
-            fields |= self._no_impact_parameters(fields["pt"])
+            fields |= self._no_impact_parameters(fields["pt"], "electron")
             return ak.zip(fields)
         coll = self._collection("Electron")
         fields = self._kinematics(coll, "Electron", 1.0, "mass")
@@ -163,7 +170,7 @@ class ObjectReader:
         fields["tight"] = self._field(coll, "cutBased", "Electron") >= 4
         fields["reliso"] = self._field(coll, "pfRelIso03_all", "Electron")
         fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["electron"]
-        fields |= self._nano_impact_parameters(coll, fields["eta"])
+        fields |= self._nano_impact_parameters(coll, fields["eta"], "electron")
         return ak.zip(fields)
 
     def muons(self) -> ak.Array:
@@ -178,7 +185,7 @@ class ObjectReader:
             with np.errstate(divide="ignore", invalid="ignore"):  # PflowTight (FixedRad, pT < 50 form)
                 pflow = (coll["ptcone20_Nonprompt_All_MaxWeightTTVA_pt500"] + 0.4 * coll["neflowisol20"]) / coll["pt"]
             fields["iso_tight"] = pflow < 0.045
-            fields |= self._no_impact_parameters(fields["pt"])
+            fields |= self._no_impact_parameters(fields["pt"], "muon")
         else:
             coll = self._collection("Muon")
             fields = self._kinematics(coll, "Muon", 1.0, "mass")
@@ -187,7 +194,7 @@ class ObjectReader:
             fields["medium"] = self._field(coll, "mediumId", "Muon") != 0
             fields["reliso"] = self._field(coll, "pfRelIso04_all", "Muon")
             fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["muon"]
-            fields |= self._nano_impact_parameters(coll, fields["eta"])
+            fields |= self._nano_impact_parameters(coll, fields["eta"], "muon")
         fields["eta_cluster"] = fields["eta"]
         return ak.zip(fields)
 
@@ -211,22 +218,23 @@ class ObjectReader:
                 raise BadInputError(self.filename, "missing branch Photon_cutBased (or Photon_cutBasedBitmap)")
             iso_name = next((n for n in ("pfRelIso03_all", "pfRelIso03_all_quadratic") if n in coll.fields), None)
             if iso_name is None:
-                raise BadInputError(self.filename, "missing branch Photon_pfRelIso03_all (or _quadratic): "
-                                    "the photons' tight isolation cannot be applied")
-            fields["iso_tight"] = coll[iso_name] < NANO_ISO_TIGHT["photon"]
+                self.missing.add("photon_isolation")
+                fields["iso_tight"] = ak.ones_like(fields["pt"]) > 0
+            else:
+                fields["iso_tight"] = coll[iso_name] < NANO_ISO_TIGHT["photon"]
         fields["eta_cluster"] = fields["eta"]
         return ak.zip(fields)
 
-    def _nano_impact_parameters(self, coll: Any, eta: ak.Array) -> dict[str, ak.Array]:
+    def _nano_impact_parameters(self, coll: Any, eta: ak.Array, kind: str) -> dict[str, ak.Array]:
         """|d0|/sigma(d0) = dxy/dxyErr and z0 sin(theta) = dz (cm) x 10 / cosh(eta) in mm."""
         if not {"dxy", "dxyErr", "dz"} <= set(coll.fields):
-            return self._no_impact_parameters(eta)
+            return self._no_impact_parameters(eta, kind)
         with np.errstate(divide="ignore", invalid="ignore"):
             return {"d0sig": coll["dxy"] / coll["dxyErr"], "z0sintheta_mm": coll["dz"] * 10.0 / np.cosh(eta)}
 
-    @staticmethod
-    def _no_impact_parameters(like: ak.Array) -> dict[str, ak.Array]:
-        """NaN impact parameters: the cuts on them are reported as not applied."""
+    def _no_impact_parameters(self, like: ak.Array, kind: str) -> dict[str, ak.Array]:
+        """NaN impact parameters (they pass); the cuts on them are reported as not applied."""
+        self.missing |= {f"{kind}_d0sig", f"{kind}_z0"}
         nan = ak.full_like(like, np.nan, dtype=np.float64)
         return {"d0sig": nan, "z0sintheta_mm": nan}
 

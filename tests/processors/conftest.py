@@ -14,7 +14,7 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 _COLLECTIONS = {
     "Jet": ("pt", "eta", "phi", "mass", "btagDeepFlavB"),
     "Electron": ("pt", "eta", "phi", "mass", "charge", "cutBased", "pfRelIso03_all"),
-    "Muon": ("pt", "eta", "phi", "mass", "charge", "tightId", "pfRelIso04_all"),
+    "Muon": ("pt", "eta", "phi", "mass", "charge", "tightId", "mediumId", "pfRelIso04_all"),
     "Photon": ("pt", "eta", "phi", "mass", "cutBased"),
     "FatJet": ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3", "tau4"),
 }
@@ -51,6 +51,7 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
             "tightId": rng.uniform(0, 1, n) < 0.9,
             "msoftdrop": rng.uniform(20.0, 250.0, n),
         }
+        values["mediumId"] = values["tightId"]  # NanoAOD muons always carry mediumId (no extra random draw)
         taus = np.sort(rng.uniform(0.0, 0.5, (n, 4)), axis=1)[:, ::-1]
         for k in range(4):
             values[f"tau{k + 1}"] = taus[:, k].copy()
