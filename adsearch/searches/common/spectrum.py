@@ -1,13 +1,14 @@
 """Analyse one selected mJJ spectrum: histogram, a fit strategy, and the window significance.
 
 Both dijet searches end the same way: the events passing a selection are histogrammed in mJJ,
-a fit strategy (:mod:`adsearch.stats.strategies`) gives the background, and the excess in a
-window (the 2020 fit signal region) is tested by a profile likelihood ratio: the accepted
-function is refitted with a free signal yield in the window (template: the background shape
-inside the window, i.e. a window-normalisation excess), all function parameters profiled, and
-q0 = D(background only) - D(signal + background) gives Z = sqrt(q0). Because the 2020 fit
-includes the window, a fit without the signal term would absorb part of an excess; the free
-yield is what keeps it out.
+a fit strategy (:mod:`adsearch.stats.strategies`) gives the background, and the window (the
+2020 fit signal region) is tested by a profile likelihood ratio: the accepted function is refitted
+with a free signal yield, all its parameters profiled, and q0 = D(background) - D(signal +
+background) gives Z = sqrt(q0) (0 for a negative yield). The signal is a Gaussian at the centre
+of the signal region with the dijet mass resolution (at least 3% of the mass: large-R jets), the
+generic narrow resonance of ATLAS dijet searches. Why not the window's count against the fit:
+the 2020 fit includes the window, so a count test is blind (measured: a 326-event bump on a
+4,200-event window was absorbed completely, and null toys gave E[Z^2] = 0.13 instead of 0.5).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 
 from scipy import stats as sps
 
+from adsearch.stats.binning import mass_resolution_gev
 from adsearch.stats.fitting import fit_spectrum
+from adsearch.stats.limits import gaussian_template
 from adsearch.stats.strategies import StrategyResult, fit_strategy_a
 
 __all__ = ["WindowSpectrum", "analyse_window", "window_mask"]
@@ -69,12 +72,12 @@ class WindowSpectrum:
 
 def analyse_window(
     mjj_gev: np.ndarray, edges_gev: np.ndarray, window_gev: tuple[float, float], *,
-    label: str = "", strategy: Strategy = fit_strategy_a,
+    label: str = "", strategy: Strategy = fit_strategy_a, centre_gev: float | None = None,
 ) -> WindowSpectrum:
     """Histogram ``mjj_gev``, fit it with ``strategy`` and test the window for an excess.
 
-    Z is the one-sided profile-likelihood significance of an excess in the window (0 for
-    deficits); NaN when the strategy found no acceptable fit (the table and plot still show
+    Z: the profile-likelihood significance of a Gaussian signal at ``centre_gev`` (default the
+    window's centre; the searches pass their signal region's centre); NaN when the strategy found no acceptable fit (the table and plot still show
     the last fit tried, marked rejected).
     """
     edges = np.asarray(edges_gev, dtype=float)
@@ -87,7 +90,9 @@ def analyse_window(
     b = float(fit.background[win].sum())
     cov = fit.fit.count_covariance[np.ix_(win, win)]
     sigma_b = float(np.sqrt(max(cov.sum(), 0.0)))
-    z, p0 = window_excess_z(counts, edges, fit, win) if fit.success else (float("nan"), float("nan"))
+    if not fit.success:
+        return WindowSpectrum(label, edges, counts, window_gev, fit, n, b, sigma_b, float("nan"), float("nan"))
+    z, p0 = gaussian_signal_z(counts, edges, fit, centre_gev if centre_gev is not None else 0.5 * sum(window_gev))
     return WindowSpectrum(label, edges, counts, window_gev, fit, n, b, sigma_b, z, p0)
 
 
@@ -97,16 +102,15 @@ def _deviance(mu: np.ndarray, n: np.ndarray) -> float:
         return float(2.0 * np.sum(mu - n + np.where(n > 0, n * np.log(n / mu), 0.0)))
 
 
-def window_excess_z(counts: np.ndarray, edges: np.ndarray, fit: StrategyResult, window: np.ndarray) -> tuple[float, float]:
-    """(Z, p0) of a window excess by the profile likelihood ratio (Z = 0 for a deficit)."""
+def gaussian_signal_z(counts: np.ndarray, edges: np.ndarray, fit: StrategyResult, centre_gev: float) -> tuple[float, float]:
+    """(Z, p0) of a Gaussian signal at ``centre_gev`` by the profile likelihood ratio."""
+    sigma = max(float(mass_resolution_gev(centre_gev)), 0.03 * centre_gev)
+    template = gaussian_template(edges, centre_gev, sigma)
     used = fit.fit_mask
-    template = np.where(window, fit.background, 0.0)
-    template = template / max(template.sum(), 1e-300)
     sb = fit_spectrum(counts, edges, fit.fit.function, mask=used, signal_template=template,
                       start_params=fit.fit.params)
     if not sb.converged or sb.signal_yield is None:
-        # a fit with a free yield that cannot converge on a window without excess is no excess
-        return (0.0, 0.5) if counts[window].sum() <= fit.background[window].sum() else (float("nan"), float("nan"))
+        return float("nan"), float("nan")
     q0 = _deviance(fit.fit.expected[used], counts[used]) - _deviance(
         (sb.expected + sb.signal_yield * template)[used], counts[used])
     z = float(np.sqrt(max(q0, 0.0))) if sb.signal_yield > 0 else 0.0

@@ -104,10 +104,12 @@ def hunt_region(
     seconds = time.perf_counter() - start
     fit_sr = grid.fit_signal_region_gev(index)
     data = inputs.is_data & in_fit
-    spectra = [analyse_window(inputs.mjj_gev[data], edges, fit_sr, label="no selection")]
+    centre = 0.5 * sum(grid.signal_region_gev(index))
+    spectra = [analyse_window(inputs.mjj_gev[data], edges, fit_sr, label="no selection", centre_gev=centre)]
     for cut in efficiencies:
         chosen = data & (eff < cut)
-        spectra.append(analyse_window(inputs.mjj_gev[chosen], edges, fit_sr, label=f"efficiency {cut:g}"))
+        spectra.append(analyse_window(inputs.mjj_gev[chosen], edges, fit_sr, label=f"efficiency {cut:g}",
+                                      centre_gev=centre))
     signal_eff: dict[str, dict[str, float]] = {}
     templates: dict[str, dict[str, np.ndarray]] = {}
     for i, name in enumerate(inputs.signal_names):
