@@ -39,7 +39,7 @@ from adsearch.models.ensemble import EnsembleLayout, MemberResult, fold_of_ids, 
 from adsearch.models.runtime import configure_tensorflow
 
 __all__ = [
-    "WeakConfig", "WeakEnsemble", "EnsembleHistogram", "train_classifier", "cross_validated_scores",
+    "NetworkConfig", "WeakConfig", "WeakEnsemble", "fit_network", "EnsembleHistogram", "train_classifier", "cross_validated_scores",
     "weak_classifier_scores", "fit_weak_classifier", "select_working_point", "ensemble_histograms",
     "summarise_members", "training_arrays",
 ]
@@ -48,8 +48,8 @@ __all__ = [
 _MEDIAN_VARIANCE_FACTOR = np.pi / 2.0
 
 
-class WeakConfig(StrictModel):
-    """The data-versus-template classifier and its folding (defaults: the 2025 ATLAS search)."""
+class NetworkConfig(StrictModel):
+    """One dense classifier of the 2025 search (shared by the weak classifier and SALAD)."""
 
     hidden: list[int] = Field(default_factory=lambda: [64, 64, 64])
     dropout: float = Field(0.05, ge=0, lt=1)
@@ -57,11 +57,16 @@ class WeakConfig(StrictModel):
     batch_size: int = Field(512, ge=1)
     max_epochs: int = Field(100, ge=1)
     patience: int = Field(10, ge=1)
+    tf_threads: int | None = Field(None, ge=1)
+
+
+class WeakConfig(NetworkConfig):
+    """The data-versus-template classifier and its folding (defaults: the 2025 ATLAS search)."""
+
     k: int = Field(5, ge=3)
     n_members: int = Field(10, ge=1)
     working_points: list[float] = Field(default_factory=lambda: [0.1, 0.02])
     seed: int = 0
-    tf_threads: int | None = Field(None, ge=1)
 
     @property
     def layout(self) -> EnsembleLayout:
@@ -75,10 +80,11 @@ def _standardise(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.where(sd > 0, sd, 1.0).astype(np.float32)
 
 
-def _fit(
-    x_train: np.ndarray, y_train: np.ndarray, w_train: np.ndarray,
-    x_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, seed: int, config: WeakConfig,
+def fit_network(
+    x_train: np.ndarray, y_train: np.ndarray, w_train: np.ndarray | None,
+    x_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray | None, seed: int, config: NetworkConfig,
 ) -> tuple[DenseFit, np.ndarray, np.ndarray]:
+    """One network on standardised inputs: (fit, mean, sd); predict with ``fit.predict((x - mean) / sd)``."""
     configure_tensorflow(config.tf_threads)
     mean, sd = _standardise(np.asarray(x_train, np.float32))
     fit = train_dense((x_train - mean) / sd, y_train, w_train, (x_val - mean) / sd, y_val, w_val, seed=seed,
@@ -94,7 +100,7 @@ def train_classifier(
     x_score: np.ndarray, seed: int, *, config: WeakConfig,
 ) -> tuple[float, np.ndarray, int]:
     """One member (the ensemble's task body): (best validation loss, outputs on ``x_score``, epochs)."""
-    fit, mean, sd = _fit(x_train, y_train, w_train, x_val, y_val, w_val, seed, config)
+    fit, mean, sd = fit_network(x_train, y_train, w_train, x_val, y_val, w_val, seed, config)
     return fit.val_loss, fit.predict((x_score - mean) / sd), fit.epochs
 
 
@@ -192,7 +198,7 @@ def _fit_member(
     fold: np.ndarray, config: WeakConfig,
 ) -> tuple[tuple[int, int], list[np.ndarray], np.ndarray, np.ndarray, float]:
     tr, va = (fold != test) & (fold != val), fold == val
-    fit, mean, sd = _fit(x[tr], y[tr], w[tr], x[va], y[va], w[va], seed, config)
+    fit, mean, sd = fit_network(x[tr], y[tr], w[tr], x[va], y[va], w[va], seed, config)
     return (test, member), fit.values, mean, sd, fit.val_loss
 
 
