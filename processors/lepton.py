@@ -80,7 +80,13 @@ class LeptonConfig(StrictModel):
     jet_pt_min_gev: float = 30.0
     jet_eta_max: float = 2.4
     jvt_pt_max_gev: float = Field(60.0, description="pile-up rejection applies to jets below this pT")
-    btag_threshold: float | None = Field(None, description="None: the format's 77% WP")
+    btag_threshold: float | None = Field(None, description="overrides btag_working_points for every format")
+    btag_working_points: dict[str, float] = Field(
+        default_factory=lambda: {"nanoaod": 0.2770, "physlite": 2.456},
+        description="77% b-tagging cut per format: NanoAOD btagDeepFlavB > 0.2770 (CMS BTV DeepJet medium WP, "
+        "UL2018 recommendation; set the Run-3 value for Run-3 files); PHYSLITE DL1dv01 > 2.456 "
+        "(ATLAS FTAG FixedCutBEff_77, f_c = 0.018, 2022 CDI)",
+    )
     lead_lepton_pt_min_gev: float = 60.0
     min_jets: int = 1
     triggers: list[str] = Field(default_factory=lambda: [
@@ -272,10 +278,26 @@ def _preselect(reader: ObjectReader, config: LeptonConfig) -> tuple[LeptonObject
     return LeptonObjects({kind: f.to_ak() for kind, f in flat.items()}), mask, cutflow, weight, met
 
 
+def _physlite_met(reader: ObjectReader, objects: dict[str, _Flat]) -> tuple[np.ndarray, np.ndarray]:
+    """PHYSLITE MET as published: minus the vector sum of the *selected, overlap-removed* jets,
+    electrons, muons and photons, plus the track soft term (PHYSLITE stores MET only as an
+    association map for METMaker; this is its hard-object sum without METMaker's own overlap
+    bookkeeping)."""
+    px, py = reader.physlite_soft_term()
+    px, py = px.copy(), py.copy()
+    for kind in ("jet", "bjet", "electron", "muon", "photon"):
+        obj = objects[kind]
+        event = np.repeat(np.arange(obj.counts.size), obj.counts)
+        pt, phi = obj.fields["pt"], obj.fields["phi"]
+        px -= np.bincount(event, weights=pt * np.cos(phi), minlength=obj.counts.size)
+        py -= np.bincount(event, weights=pt * np.sin(phi), minlength=obj.counts.size)
+    return np.hypot(px, py), np.arctan2(py, px)
+
+
 def _preselect_flat(reader: ObjectReader, config: LeptonConfig) -> tuple[dict[str, _Flat], np.ndarray, Cutflow, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """:func:`_preselect` with the objects as flat arrays (what the processor uses)."""
     objects = _select_flat(reader, config)
-    met = reader.met(tuple(config.met_sources))
+    met = _physlite_met(reader, objects) if reader.kind == "physlite" else reader.met(tuple(config.met_sources))
     weight = reader.weight()
     cutflow = Cutflow(CUTFLOW_STEPS)
     mask = np.ones(len(weight), dtype=bool)
@@ -331,7 +353,7 @@ class LeptonProcessor(StoreProcessor):
         self.config = config or LeptonConfig()
 
     def reader_options(self) -> dict[str, Any]:
-        return {"btag_threshold": self.config.btag_threshold}
+        return {"btag_threshold": self.config.btag_threshold, "btag_working_points": self.config.btag_working_points}
 
     def rmm_config(self) -> RMMConfig:
         return self.config.rmm

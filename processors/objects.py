@@ -65,7 +65,8 @@ def _scaled(array: ak.Array, scale: float) -> ak.Array:
 class ObjectReader:
     """Read the common object model from one chunk of coffea NanoEvents."""
 
-    def __init__(self, events: Any, btag_threshold: float | None = None) -> None:
+    def __init__(self, events: Any, btag_threshold: float | None = None,
+                 btag_working_points: dict[str, float] | None = None) -> None:
         self.events = events
         meta = getattr(events, "metadata", None) or {}
         self.filename = str(meta.get("filename", "<events>"))
@@ -76,6 +77,7 @@ class ObjectReader:
         #: object-cutflow steps whose input this file lacks (reported as not applied)
         self.missing: set[str] = set()
         default = PHYSLITE_BTAG_DL1D_77 if self.kind == "physlite" else NANO_BTAG_DEEPFLAVB_77
+        default = (btag_working_points or {}).get(self.kind, default)  # the configured cut of this format
         self.btag_threshold = default if btag_threshold is None else btag_threshold
 
     # -- helpers --------------------------------------------------------------------------
@@ -260,6 +262,12 @@ class ObjectReader:
         for n in range(1, 5):
             fields[f"tau{n}"] = self._field(coll, f"tau{n}", "FatJet")  # coll["tau2"], never coll.tau2
         return ak.zip(fields)
+
+    def physlite_soft_term(self) -> tuple[np.ndarray, np.ndarray]:
+        """(px, py) in GeV of PHYSLITE's track soft term (``MET_Core`` PVSoftTrkCore)."""
+        core = self._collection("MET_Core_MET", "MET_Core_AnalysisMET")
+        soft = core[core["name"] == "PVSoftTrkCore"]
+        return np.asarray(ak.sum(soft["mpx"], axis=1)) * MEV, np.asarray(ak.sum(soft["mpy"], axis=1)) * MEV
 
     def met(self, preference: tuple[str, ...] = ("MET", "PFMET", "PuppiMET")) -> tuple[np.ndarray, np.ndarray]:
         """(met_pt, met_phi) in GeV. NanoAOD: first present of ``preference``. PHYSLITE: see below.

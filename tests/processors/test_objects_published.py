@@ -74,3 +74,27 @@ def test_real_files_report_what_they_cannot_cut(name: str, not_applied: set[str]
     for steps in flow.values():
         n = [s["objects"] for s in steps]
         assert all(a >= b for a, b in zip(n, n[1:]))  # cumulative
+
+
+def test_physlite_met_is_rebuilt_from_the_selected_objects(real_file) -> None:
+    from adsearch.processors.lepton import _preselect, select_lepton_objects
+
+    reader = ObjectReader(real_file("PHYSLITE_example")[1])
+    config = LeptonConfig()
+    *_, (met_pt, met_phi) = _preselect(reader, config)
+    objects = select_lepton_objects(reader, config)
+    px, py = reader.physlite_soft_term()
+    for kind in ("jet", "bjet", "electron", "muon", "photon"):
+        px = px - ak.to_numpy(ak.sum(objects[kind].pt * np.cos(objects[kind].phi), axis=1))
+        py = py - ak.to_numpy(ak.sum(objects[kind].pt * np.sin(objects[kind].phi), axis=1))
+    assert np.allclose(met_pt, np.hypot(px, py), rtol=1e-6, atol=1e-6)
+    all_objects, _ = reader.met()  # every jet, electron, muon and photon of the file
+    assert not np.allclose(met_pt, all_objects)
+
+
+def test_btag_cut_comes_from_the_configuration(real_file) -> None:
+    events = real_file("nano_tt_v15")[1]
+    raw = ak.to_numpy(ak.flatten(events.Jet["btagDeepFlavB"]))
+    for cut in (0.2770, 0.6):
+        reader = ObjectReader(events, **{"btag_working_points": {"nanoaod": cut}})
+        assert int(ak.sum(reader.jets().btag)) == int(np.sum(raw > cut))
