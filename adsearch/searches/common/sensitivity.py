@@ -11,8 +11,9 @@ its maximum (:func:`adsearch.searches.autoencoder.spectra.fit_range_edges`), fit
 5-parameter function; where that fit is impossible (too few events, as in the 0.1 pb region) the
 3- and then 4-parameter functions are tried, and the function used is recorded (``b_function``).
 The part of the window below the fit range (the turn-on, which the function does not describe)
-is counted from the events there. Where no function can be fitted, b and Delta-Z are NaN and
-``b_function`` says why: the old count-with-a-floor is not used.
+is counted from the events there. Where no function can be fitted, or the window lies wholly
+outside the fitted range, b and Delta-Z are NaN and ``b_function`` says why: the old
+count-with-a-floor is not used.
 """
 
 from __future__ import annotations
@@ -152,8 +153,8 @@ def fitted_window_background(
         return WindowBackground(float("nan"), f"no fit: {int(counts.sum())} events in the fit range")
     lo, hi = max(window.lo_gev, edges[0]), min(window.hi_gev, edges[-1])
     below = float(np.count_nonzero((m >= window.lo_gev) & (m < min(edges[0], window.hi_gev))))
-    if hi <= lo:  # the window lies wholly outside the fitted range
-        return WindowBackground(below, "count below the fit range")
+    if hi <= lo:  # the window lies wholly outside the fitted range: no fit describes it
+        return WindowBackground(float("nan"), f"no fit: window outside the fitted {edges[0]:.0f}-{edges[-1]:.0f} GeV")
     reasons = []
     for function in BACKGROUND_FUNCTIONS:
         fit = fit_spectrum(counts, edges, function)
