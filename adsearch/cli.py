@@ -21,6 +21,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "process": ("adsearch.processors.cli:process", "Run a coffea processor over a fileset into a Zarr store."),
     "ae": ("adsearch.searches.autoencoder.cli:ae", "Autoencoder search: train, score, search."),
     "cwola": ("adsearch.searches.cwola.cli:cwola", "CWoLa hunting (2020 dijet search): train, select, fit, limits."),
+    "weak": ("adsearch.searches.weak.cli:weak", "Weakly supervised search (ATLAS 2025): SALAD templates, ensembles, merged-SR tests."),
     "demo": ("adsearch.demo:demo", "Run the demonstration search on generated data end to end."),
 }
 

@@ -1,0 +1,53 @@
+"""``adsearch weak``: the 2025 weakly supervised dijet search (thin shell over :func:`weak_search`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from adsearch.models.cli import _client, _with_cluster_options
+
+__all__ = ["weak"]
+
+
+@click.group("weak")
+def weak() -> None:
+    """Weak supervision (ATLAS 2025): data-vs-template classifiers, strategy-B fits, merged-SR tests."""
+
+
+@weak.command("run")
+@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--template", type=click.Choice(["salad", "curtains", "cathode"]), default=None,
+              help="Background template (default: the config's, salad).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="WeakSearchConfig YAML; the defaults are the 2025 ATLAS settings.")
+@click.option("--feature-sets", default=None, help="Comma-separated feature sets (M, M_tau21, M_tau21_tau32).")
+@_with_cluster_options
+def run(store_path: str, out_dir: str, template: str | None, config_path: str | None, feature_sets: str | None,
+        scheduler: str | None, workers: int) -> None:
+    """Template, ensembles, selections at 10% and 2%, fits, merged-SR significances; results.json, summary.md."""
+    from adsearch.config import load_config
+    from adsearch.searches.weak.config import WeakSearchConfig
+    from adsearch.searches.weak.pipeline import weak_search
+
+    config = load_config(WeakSearchConfig, config_path)
+    updates: dict[str, object] = {}
+    if template:
+        updates["template"] = template
+    if feature_sets:
+        updates["feature_sets"] = feature_sets.split(",")
+    if updates:
+        from pydantic import ValidationError
+
+        try:
+            config = WeakSearchConfig.model_validate({**config.model_dump(), **updates})
+        except ValidationError as exc:
+            raise click.BadParameter(exc.errors()[0]["msg"]) from exc
+    with _client(scheduler, workers) as client:
+        result = weak_search(store_path, config, out_dir, client=client)
+    click.echo((Path(out_dir) / "summary.md").read_text())
+    labels = [f"efficiency {wp:g}" for wp in config.classifier.working_points]
+    click.echo("largest merged-SR significance: " + ", ".join(f"{lab} {result.max_z(lab):.2f}" for lab in labels)
+               + f" sigma; outputs in {out_dir}")
