@@ -13,9 +13,9 @@ event; the search selects with each member and combines the mJJ histograms bin-w
 
 Where the paper is silent: inputs are standardised with the training rows' mean and sd (each
 network its own), the template's weights are scaled so that both classes carry the same total
-weight, and a working point keeps the fraction ``eff`` of the data signal-region events of the
-test fold (each (fold, member) its own threshold), so the selected signal-region count is fixed
-and a signal shows as a deficit of selected sideband events relative to it.
+weight, and a working point keeps the fraction ``eff`` of reference events of the test fold
+(each (fold, member) its own threshold; the search takes the data events of the whole analysis
+window, signal region and sidebands, as the reference: :func:`select_working_point`).
 
 >>> rng = np.random.default_rng(0)
 >>> xd, xt = rng.normal(size=(600, 2)), rng.normal(size=(600, 2))

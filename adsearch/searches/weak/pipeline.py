@@ -117,7 +117,9 @@ def run_window(
     injected_selected: dict[str, float] = {}
     for wp in config.classifier.working_points:
         label = f"efficiency {wp:g}"
-        sel = select_working_point(s_data, f_win, is_sr, wp)
+        # the working point keeps the fraction wp of the window's data events (SR and sidebands)
+        # of each test fold, per member: the SR count then varies between members
+        sel = select_working_point(s_data, f_win, np.ones(rows.size, bool), wp)
         hist = ensemble_histograms(m_win, sel, edges)
         spectra.append(analyse_members(hist.per_member, region, label, min_sideband_bins=config.min_sideband_bins))
         inj = injected & is_sr
