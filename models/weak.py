@@ -266,7 +266,10 @@ class EnsembleHistogram:
 
 
 def summarise_members(per_member: np.ndarray, edges_gev: np.ndarray | None = None) -> EnsembleHistogram:
-    """Median over members and cov(median) = (pi / 2) cov(members) / N, bin correlations kept.
+    """Median over members and its asymptotic covariance (standard error of the median, bins correlated).
+
+    var(median_i) = (pi / 2) var_i / N; cov(median_i, median_j) = sd_i sd_j arcsin(rho_ij) / N
+    (the medians of correlated normal members correlate less than the members do).
 
     >>> h = summarise_members(np.array([[10.0, 5.0], [12.0, 6.0], [14.0, 7.0]]))
     >>> h.median.tolist(), round(float(h.correlation[0, 1]), 3)
@@ -274,10 +277,18 @@ def summarise_members(per_member: np.ndarray, edges_gev: np.ndarray | None = Non
     """
     counts = np.atleast_2d(np.asarray(per_member, float))
     n = counts.shape[0]
-    cov = np.cov(counts, rowvar=False, ddof=1).reshape(counts.shape[1], counts.shape[1]) if n > 1 else np.zeros(
-        (counts.shape[1],) * 2)
-    edges = np.arange(counts.shape[1] + 1.0) if edges_gev is None else np.asarray(edges_gev, float)
-    return EnsembleHistogram(edges, counts, np.median(counts, axis=0), _MEDIAN_VARIANCE_FACTOR * cov / n)
+    nb = counts.shape[1]
+    cov_median = np.zeros((nb, nb))
+    if n > 1:
+        cov = np.cov(counts, rowvar=False, ddof=1).reshape(nb, nb)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.clip(np.where(np.outer(sd, sd) > 0, cov / np.outer(sd, sd), 0.0), -1.0, 1.0)
+        # medians of a bivariate normal correlate as (2/pi) arcsin(rho), their variances are pi/2 var / N
+        cov_median = np.outer(sd, sd) * np.arcsin(rho) / n
+        np.fill_diagonal(cov_median, _MEDIAN_VARIANCE_FACTOR * sd**2 / n)
+    edges = np.arange(nb + 1.0) if edges_gev is None else np.asarray(edges_gev, float)
+    return EnsembleHistogram(edges, counts, np.median(counts, axis=0), cov_median)
 
 
 def ensemble_histograms(mjj_gev: np.ndarray, selected: np.ndarray, edges_gev: np.ndarray) -> EnsembleHistogram:
