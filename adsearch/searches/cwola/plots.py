@@ -3,12 +3,15 @@ selected mJJ spectra with their fits and significance panels."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")
+# mplhep's sqrt(s) label asks mathtext for a glyph the bundled fonts lack: one warning per figure
+logging.getLogger("matplotlib.mathtext").setLevel(logging.ERROR)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import mplhep as hep  # noqa: E402
