@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyhf
+from scipy import stats as sps
 
 from adsearch.models.weak import EnsembleHistogram, summarise_members
 from adsearch.searches.weak.regions import SlidingRegion
-from adsearch.stats.likelihood import discovery_significance
+from adsearch.stats.likelihood import LikelihoodInputs, build_model
 from adsearch.stats.strategies import StrategyResult, fit_strategy_b
 
 __all__ = ["MergedSpectrum", "analyse_members", "merged_bin_significance"]
@@ -53,21 +55,25 @@ class MergedSpectrum:
 
 
 def merged_bin_significance(n_sr: float, b_sr: float, sigma_fit: float, sigma_ensemble: float) -> tuple[float, float]:
-    """(Z, p0) of one merged bin, fit and ensemble uncertainties Gaussian-constrained (pyhf, q0).
+    """(Z, p0) of one merged bin by pyhf (q0, asymptotic): the fit uncertainty and the ensemble
+    uncertainty are two Gaussian-constrained, additive nuisance parameters (``histosys``).
 
     >>> z, _ = merged_bin_significance(1100.0, 1000.0, 0.0, 0.0)
     >>> round(z, 2)
     3.11
     """
     # a nuisance whose width is negligible is left out: a constraint far narrower than the
-    # Poisson width only makes the minimiser stiff (pyhf's fit then misses the optimum)
+    # Poisson width only makes the minimiser stiff
     tiny = 1e-4 * np.sqrt(max(b_sr, 1.0))
-    sig_fit = np.array([[sigma_fit**2]]) if sigma_fit > tiny else None
-    sig_ens = np.array([sigma_ensemble]) if sigma_ensemble > tiny else None
-    res = discovery_significance([n_sr], [max(np.sqrt(b_sr), 1.0)], [max(b_sr, 1e-6)], sig_fit,
-                                 extra_sigma=sig_ens, uncorrelated_constraint="gaussian")
-    z = float(res.z) if np.isfinite(res.z) else float("nan")
-    return (max(z, 0.0) if n_sr > b_sr else 0.0), float(res.p0)
+    inputs = LikelihoodInputs.make(
+        [n_sr], [max(np.sqrt(b_sr), 1.0)], [max(b_sr, 1e-6)],
+        np.array([[sigma_fit**2]]) if sigma_fit > tiny else None,
+        background_shapes={"ensemble": np.array([sigma_ensemble])} if sigma_ensemble > tiny else None)
+    poi_max = max(10.0, 20.0 * (np.sqrt(b_sr) + n_sr) / max(np.sqrt(b_sr), 1.0))
+    model, data = build_model(inputs, poi_max=poi_max)
+    p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0"))
+    z = float(sps.norm.isf(p0)) if np.isfinite(p0) else float("nan")
+    return (max(z, 0.0) if n_sr > b_sr else 0.0), p0
 
 
 def analyse_members(per_member: np.ndarray, region: SlidingRegion, label: str, *, min_sideband_bins: int = 6) -> MergedSpectrum:
