@@ -120,3 +120,16 @@ def test_weak_run_background_only_has_no_excess(weak_store: Path, tmp_path: Path
 def test_unimplemented_template_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="curtains.*not implemented"):
         WeakSearchConfig(template="curtains")
+
+
+def test_validation_rule_needs_ten_instances_small_median_and_spread() -> None:
+    from adsearch.searches.weak.validation import passes_validation, validation_summary
+
+    rng = np.random.default_rng(5)
+    good = np.abs(rng.normal(0.0, 0.6, 12))
+    assert passes_validation(good)
+    assert not passes_validation(good[:9])  # fewer than 10 instances: never validated
+    assert not passes_validation(good + 1.0)  # median >= 1
+    wide = np.concatenate([np.zeros(7), np.full(5, 2.5)])
+    assert validation_summary(wide)[0] < 1 and not passes_validation(wide)  # spread >= 1
+    assert not passes_validation(np.concatenate([good[:9], [np.nan, np.nan]]))  # failed fits do not count
