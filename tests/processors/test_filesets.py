@@ -1,0 +1,25 @@
+"""coffea's preprocessed fileset JSON becomes an adsearch fileset that the reading layer accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uproot
+
+from adsearch.processors.filesets import from_preprocessed, is_preprocessed
+from adsearch.processors.reading import load_fileset
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+def test_preprocessed_fileset_of_real_files_loads() -> None:
+    path = str(REAL / "nano_dy.root")
+    n = uproot.open(path)["Events"].num_entries
+    pre = {"dy": {"files": {path: {"object_path": "Events", "steps": [[0, n]], "uuid": "abc", "num_entries": n}},
+                  "form": "{...}", "metadata": {"xsec_pb": 6077.2}}}
+    assert is_preprocessed(pre) and not is_preprocessed({"dy": {"files": {path: "Events"}}})
+    (dataset,) = load_fileset(from_preprocessed(pre))
+    assert dataset.name == "dy" and [f.path for f in dataset.files] == [path]
+    assert dataset.files[0].treename == "Events"
+    assert dataset.metadata["xsec_pb"] == 6077.2
+    assert dataset.metadata["preprocessed"][path] == {"uuid": "abc", "num_entries": n, "steps": [[0, n]]}
