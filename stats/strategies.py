@@ -118,13 +118,19 @@ def sideband_p_value(fit: FitResult, judge: np.ndarray, min_expected: float = 5.
     """chi2 p-value of ``fit`` over the ``judge`` bins only (bins merged as in the fit's own GoF).
 
     ndf = merged groups - free parameters of the fit (the parameters were fitted to all bins,
-    the judged bins are a subset: the same convention as the 2020 search).
+    the judged bins are a subset: the same convention as the 2020 search). Where groups of
+    ``min_expected`` events leave no degree of freedom (the sidebands of a 1% selection hold a
+    few dozen events), groups of one expected event are used instead; NaN if even those do not.
     """
     if not fit.converged:
         return float("nan")
-    dev, _, groups = goodness_of_fit(fit.expected, fit.counts, np.asarray(judge, bool), min_expected)
-    ndf = groups - fit.theta.size
-    return float(sps.chi2.sf(dev, ndf)) if ndf > 0 else float("nan")
+    judge = np.asarray(judge, bool)
+    for threshold in (min_expected, 1.0):  # sparse sidebands (a 1% selection): groups of >= 1 event
+        dev, _, groups = goodness_of_fit(fit.expected, fit.counts, judge, threshold)
+        ndf = groups - fit.theta.size
+        if ndf > 0:
+            return float(sps.chi2.sf(dev, ndf))
+    return float("nan")
 
 
 def fit_strategy_a(
