@@ -22,13 +22,15 @@ each step sees only the objects that survived the previous ones:
 4. photon-electron, photon-muon: photon removed if Delta R < 0.4;
 5. photon-jet: jet removed if Delta R < 0.4 to a photon.
 
-Preselection (cutflow steps): trigger (OR of the configured HLT bits the file has; skipped when
+Preselection (cutflow steps, the last one ``lumi_mask``: the data-quality mask of a data dataset
+when ``lumi_masks`` names one, else it cuts nothing): trigger (OR of the configured HLT bits the file has; skipped when
 it has none), >= 1 lepton with pT > 60, trigger matching of such a lepton to a same-flavour
 ``TrigObj`` within Delta R < 0.1 (when the file has trigger objects), >= 1 jet (light or b).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import awkward as ak
@@ -58,7 +60,7 @@ MASS_COLUMNS: dict[str, tuple[str, str]] = {
     "mass_bmu_gev": ("bjet", "muon"),
     "mass_bgamma_gev": ("bjet", "photon"),
 }
-CUTFLOW_STEPS = ("input", "trigger", "lepton_pt", "trigger_match", "jet")
+CUTFLOW_STEPS = ("input", "trigger", "lepton_pt", "trigger_match", "jet", "lumi_mask")
 _CRACK = (1.37, 1.52)
 
 
@@ -94,6 +96,10 @@ class LeptonConfig(StrictModel):
         "Ele115_CaloIdVT_GsfTrkIdT",
     ], description="single-electron and single-muon HLT paths only (the paper's triggers)")
     trigger_match_dr: float = 0.1
+    lumi_masks: dict[str, str] = Field(
+        default_factory=dict,
+        description="data dataset -> CMS golden JSON or ATLAS GRL XML; events outside it are cut (step lumi_mask)",
+    )
     met_sources: list[str] = Field(default_factory=lambda: ["MET", "PFMET", "PuppiMET"])
     rmm: RMMConfig = Field(default_factory=RMMConfig)
 
@@ -318,7 +324,20 @@ def _preselect_flat(reader: ObjectReader, config: LeptonConfig) -> tuple[dict[st
     n_jets = objects["jet"].counts + objects["bjet"].counts
     mask &= n_jets >= config.min_jets
     cutflow.fill("jet", weight[mask])
+    dataset = str((getattr(reader.events, "metadata", None) or {}).get("dataset", ""))
+    if dataset in config.lumi_masks:
+        ids = reader.event_ids()
+        mask &= _lumi_mask(config.lumi_masks[dataset])(ids["run"], ids["luminosityBlock"])
+    cutflow.fill("lumi_mask", weight[mask])
     return objects, mask, cutflow, weight, met
+
+
+@functools.lru_cache(maxsize=8)
+def _lumi_mask(path: str) -> Any:
+    """The lumi mask of ``path``, loaded once per worker process."""
+    from adsearch.processors.lumimask import load_lumi_mask
+
+    return load_lumi_mask(path)
 
 
 def selected_objects(events: Any, config: LeptonConfig | None = None, *, preselected: bool = True) -> tuple[ak.Array, np.ndarray, np.ndarray]:
