@@ -31,7 +31,7 @@ it has none), >= 1 lepton with pT > 60, trigger matching of such a lepton to a s
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import awkward as ak
 import numpy as np
@@ -96,6 +96,10 @@ class LeptonConfig(StrictModel):
         "Ele115_CaloIdVT_GsfTrkIdT",
     ], description="single-electron and single-muon HLT paths only (the paper's triggers)")
     trigger_match_dr: float = 0.1
+    absent_collections: list[Literal["Photon"]] = Field(
+        default_factory=list,
+        description="collections a skim dropped (e.g. Photon in CMS nano_tt_v12): read as empty, recorded in the store's config",
+    )
     lumi_masks: dict[str, str] = Field(
         default_factory=dict,
         description="data dataset -> CMS golden JSON or ATLAS GRL XML; events outside it are cut (step lumi_mask)",
@@ -372,7 +376,8 @@ class LeptonProcessor(StoreProcessor):
         self.config = config or LeptonConfig()
 
     def reader_options(self) -> dict[str, Any]:
-        return {"btag_threshold": self.config.btag_threshold, "btag_working_points": self.config.btag_working_points}
+        return {"btag_threshold": self.config.btag_threshold, "btag_working_points": self.config.btag_working_points,
+                "absent_collections": tuple(self.config.absent_collections)}
 
     def rmm_config(self) -> RMMConfig:
         return self.config.rmm

@@ -66,7 +66,8 @@ class ObjectReader:
     """Read the common object model from one chunk of coffea NanoEvents."""
 
     def __init__(self, events: Any, btag_threshold: float | None = None,
-                 btag_working_points: dict[str, float] | None = None) -> None:
+                 btag_working_points: dict[str, float] | None = None,
+                 absent_collections: tuple[str, ...] | list[str] = ()) -> None:
         self.events = events
         meta = getattr(events, "metadata", None) or {}
         self.filename = str(meta.get("filename", "<events>"))
@@ -76,6 +77,8 @@ class ObjectReader:
         self._fields = fields
         #: object-cutflow steps whose input this file lacks (reported as not applied)
         self.missing: set[str] = set()
+        #: collections the configuration declares absent (skims): read as empty, not as an error
+        self.absent = {str(c).lower() for c in absent_collections}
         default = PHYSLITE_BTAG_DL1D_77 if self.kind == "physlite" else NANO_BTAG_DEEPFLAVB_77
         default = (btag_working_points or {}).get(self.kind, default)  # the configured cut of this format
         self.btag_threshold = default if btag_threshold is None else btag_threshold
@@ -200,8 +203,20 @@ class ObjectReader:
         fields["eta_cluster"] = fields["eta"]
         return ak.zip(fields)
 
+    def _empty(self, fields: tuple[str, ...]) -> ak.Array:
+        """A collection with no objects in any event (a collection declared absent)."""
+        n = len(self.events)
+        offsets = ak.index.Index64(np.zeros(n + 1, dtype=np.int64))
+        contents = ak.contents
+        record = contents.RecordArray(
+            [contents.NumpyArray(np.zeros(0, dtype=bool if f in ("tight", "iso_tight") else np.float64)) for f in fields],
+            list(fields), length=0)
+        return ak.Array(contents.ListOffsetArray(offsets, record))
+
     def photons(self) -> ak.Array:
         """Photons with a tight ID flag (NanoAOD cutBased >= 3 or the tight bit of cutBasedBitmap)."""
+        if "photon" in self.absent:
+            return self._empty(("pt", "eta", "phi", "mass", "tight", "iso_tight", "eta_cluster"))
         if self.kind == "physlite":
             coll = self._collection("Photons")
             fields = self._kinematics(coll, "Photons", MEV, "m", massless=True)

@@ -98,3 +98,16 @@ def test_btag_cut_comes_from_the_configuration(real_file) -> None:
     for cut in (0.2770, 0.6):
         reader = ObjectReader(events, **{"btag_working_points": {"nanoaod": cut}})
         assert int(ak.sum(reader.jets().btag)) == int(np.sum(raw > cut))
+
+
+def test_a_skim_without_photons_runs_when_the_collection_is_declared_absent(real_file) -> None:
+    from adsearch.errors import BadInputError
+    from adsearch.processors.lepton import _preselect
+
+    events = real_file("nano_tt_v12")[1]
+    with pytest.raises(BadInputError, match="missing collection"):
+        _preselect(ObjectReader(events), LeptonConfig())
+    config = LeptonConfig(absent_collections=["Photon"])
+    objects, mask, cutflow, *_ = _preselect(ObjectReader(events, absent_collections=config.absent_collections), config)
+    assert int(ak.sum(ak.num(objects["photon"]))) == 0 and len(mask) == len(events)
+    assert cutflow.passed[0] == len(events)
