@@ -95,6 +95,10 @@ class LeptonConfig(StrictModel):
         "IsoMu24", "IsoMu27", "Mu50", "Ele27_WPTight_Gsf", "Ele32_WPTight_Gsf", "Ele35_WPTight_Gsf",
         "Ele115_CaloIdVT_GsfTrkIdT",
     ], description="single-electron and single-muon HLT paths only (the paper's triggers)")
+    physlite_triggers: list[str] = Field(default_factory=lambda: [
+        "e24_lhmedium_L1EM20VH", "e60_lhmedium", "e120_lhloose", "mu20_iloose_L1MU15", "mu40",  # 2015
+        "e26_lhtight_nod0_ivarloose", "e60_lhmedium_nod0", "e140_lhloose_nod0", "mu26_ivarmedium", "mu50",  # 2016-18
+    ], description="ATLAS single-electron and single-muon chains (PHYSLITE: read from the TrigMatch containers)")
     trigger_match_dr: float = 0.1
     absent_collections: list[Literal["Photon"]] = Field(
         default_factory=list,
@@ -312,7 +316,7 @@ def _preselect_flat(reader: ObjectReader, config: LeptonConfig) -> tuple[dict[st
     cutflow = Cutflow(CUTFLOW_STEPS)
     mask = np.ones(len(weight), dtype=bool)
     cutflow.fill("input", weight)
-    trigger, _found = reader.trigger(tuple(config.triggers))
+    trigger, _found = reader.trigger(tuple(config.physlite_triggers if reader.kind == "physlite" else config.triggers))
     if trigger is not None:
         mask &= trigger
     cutflow.fill("trigger", weight[mask])

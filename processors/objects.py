@@ -343,8 +343,22 @@ class ObjectReader:
         return values
 
     def trigger(self, names: tuple[str, ...]) -> tuple[np.ndarray | None, list[str]]:
-        """OR of the configured HLT bits present in the file, and which were found (None: none)."""
-        if self.kind == "physlite" or "HLT" not in self._fields:
+        """OR of the configured HLT bits present in the file, and which were found (None: none).
+
+        PHYSLITE keeps no trigger decisions, but for each chain a ``TrigMatch_HLT_<chain>``
+        container of the offline objects matched to it: an event passes a chain when that list
+        is not empty (the chain fired and an offline electron or muon matched it). ``names`` are
+        then chain names without the ``HLT_`` prefix (e.g. ``mu26_ivarmedium``).
+        """
+        if self.kind == "physlite":
+            found = [n for n in names if f"TrigMatch_HLT_{n}" in self._fields]
+            if not found:
+                return None, []
+            decision = np.zeros(len(self.events), dtype=bool)
+            for name in found:
+                decision |= np.asarray(ak.num(self.events[f"TrigMatch_HLT_{name}"], axis=1) > 0)
+            return decision, found
+        if "HLT" not in self._fields:
             return None, []
         hlt = self.events["HLT"]
         found = [n for n in names if n in hlt.fields]

@@ -111,3 +111,21 @@ def test_a_skim_without_photons_runs_when_the_collection_is_declared_absent(real
     objects, mask, cutflow, *_ = _preselect(ObjectReader(events, absent_collections=config.absent_collections), config)
     assert int(ak.sum(ak.num(objects["photon"]))) == 0 and len(mask) == len(events)
     assert cutflow.passed[0] == len(events)
+
+
+def test_physlite_single_lepton_triggers_from_the_trigmatch_containers(real_file) -> None:
+    from adsearch.processors.lepton import _preselect
+
+    tree, events = real_file("PHYSLITE_example")
+    config = LeptonConfig()
+    expected = np.zeros(tree.num_entries, dtype=bool)
+    present = 0
+    for chain in config.physlite_triggers:
+        branch = f"AnalysisTrigMatch_HLT_{chain}AuxDyn.TrigMatchedObjects"
+        if branch in tree.keys():
+            present += 1
+            expected |= ak.to_numpy(ak.num(tree[branch].array(), axis=1) > 0)
+    assert present > 0 and 0 < expected.sum() < expected.size
+    *_, mask, cutflow, _w, _met = _preselect(ObjectReader(events), config)
+    assert int(cutflow.passed[1]) == int(expected.sum())
+    assert not mask[~expected].any()
