@@ -220,13 +220,22 @@ def load_fileset(source: str | Path | dict[str, Any]) -> list[Dataset]:
         if path.is_dir():
             spec, base = _from_directory(path), path
         elif path.is_file():
-            text = path.read_text()
+            if path.suffix == ".root":
+                raise ConfigError(f"{path} is a ROOT file, not a fileset: pass a YAML/JSON fileset or a directory of ROOT files")
+            try:
+                text = path.read_text()
+            except UnicodeDecodeError:
+                raise ConfigError(f"{path}: not a text file; a fileset is YAML or JSON") from None
             spec = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
             base = path.parent
         else:
             raise ConfigError(f"fileset {path} not found")
     if not isinstance(spec, dict) or not spec:
         raise ConfigError(f"fileset must be a non-empty mapping dataset -> files, got {type(spec).__name__}")
+    from adsearch.processors.filesets import from_preprocessed, is_preprocessed
+
+    if is_preprocessed(spec):  # coffea.dataset_tools.preprocess output
+        spec = from_preprocessed(spec)
     datasets = []
     for name, entry in spec.items():
         name = str(name)
