@@ -35,7 +35,7 @@ class CWoLaDemoConfig(StrictModel):
     pthat_min_gev: float = Field(950.0, gt=0, description="complete above mJJ = 2.25 TeV for |dy| < 1.2")
     signal: str = "wprime_3000_400_80"
     signal_events: int = Field(4000, gt=0)
-    inject_xsec_pb: float = Field(0.06, gt=0, description="~6% of the SR, below 2 sigma before selection")
+    inject_xsec_pb: float = Field(0.13, gt=0, description="~8% of the SR, below 2 sigma before selection")
     workers: int = Field(2, gt=0)
     seed: int = 42
     search: dict[str, Any] = Field(default_factory=lambda: {"fit_lo_gev": 2280.0, "searched_regions": [2, 3, 4, 5, 6]})
