@@ -122,13 +122,18 @@ def _processor_classes(kind: str) -> tuple[type, type]:
     raise ConfigError(f"unknown processor {kind!r}; choose one of {PROCESSOR_KINDS}")
 
 
-def _check_files(kind: str, datasets: list[Dataset], client: Any) -> dict[str, dict[str, Any] | BadInputError]:
-    """Describe every input file (size, ROOT uuid, entries) or the BadInputError it raises."""
+def _check_files(kind: str, datasets: list[Dataset], client: Any,
+                 absent: tuple[str, ...] = ()) -> dict[str, dict[str, Any] | BadInputError]:
+    """Describe every input file (size, ROOT uuid, entries) or the BadInputError it raises.
+
+    ``absent``: NanoAOD collections the config declares absent (a skim): not required."""
     def check(path_tree: tuple[str, str, str]) -> dict[str, Any] | BadInputError:
         from adsearch.processors.reading import InputFile
         path, tree, schema = path_tree
+        required = tuple(alts for alts in _REQUIRED[(kind, schema)]
+                         if not any(a.split("_")[0] in absent for a in alts))
         try:
-            return check_input_file(InputFile(path, tree), _REQUIRED[(kind, schema)])
+            return check_input_file(InputFile(path, tree), required)
         except BadInputError as exc:
             return exc
 
@@ -303,7 +308,7 @@ def run_processor(
     phases: dict[str, float] = {}
     with context as active:
         tick = time.perf_counter()
-        checked = _check_files(kind, datasets, active)
+        checked = _check_files(kind, datasets, active, tuple(getattr(cfg, "absent_collections", ())))
         phases["check"] = time.perf_counter() - tick
         bad = {p: r for p, r in checked.items() if isinstance(r, BadInputError)}
         if bad and not skip_bad_files:

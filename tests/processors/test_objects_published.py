@@ -129,3 +129,19 @@ def test_physlite_single_lepton_triggers_from_the_trigmatch_containers(real_file
     *_, mask, cutflow, _w, _met = _preselect(ObjectReader(events), config)
     assert int(cutflow.passed[1]) == int(expected.sum())
     assert not mask[~expected].any()
+
+
+def test_processing_the_real_skim_without_photons(tmp_path: Path) -> None:
+    from adsearch.errors import AdsearchError
+    from adsearch.processors.run import run_processor
+    from adsearch.store import open_store
+
+    skim = str(Path(__file__).resolve().parents[1] / "data" / "real" / "nano_tt_v12.root")
+    with pytest.raises(AdsearchError, match="Photon"):
+        run_processor("lepton", {"tt": [skim]}, tmp_path / "a.zarr", n_workers=0, progress=False)
+    summary = run_processor("lepton", {"tt": [skim]}, tmp_path / "b.zarr", n_workers=0, progress=False,
+                            config={"absent_collections": ["Photon"]})
+    assert summary.datasets["tt"].cutflow.passed[0] == 200
+    store = open_store(tmp_path / "b.zarr")
+    assert store.run_attrs["config"]["config"]["absent_collections"] == ["Photon"]  # recorded in the store
+    assert store.n_events("tt") == 0 or int(store.read("tt", ["n_photon"])["n_photon"].sum()) == 0
