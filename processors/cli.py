@@ -78,6 +78,8 @@ def _make_command(kind: str) -> None:
         rate = summary.n_events_in / summary.wall_s if summary.wall_s > 0 else float("nan")
         click.echo(f"\n{summary.n_events_in} events in, {summary.n_events_out} stored in {summary.store} "
                    f"({summary.wall_s:.1f} s, {rate:,.0f} events/s; parts written by the {summary.write_mode})")
+        if summary.skipped_files and sum(d.n_files for d in summary.datasets.values()) == 0:  # n_files: files kept
+            raise click.ClickException(f"every input file ({len(summary.skipped_files)}) was skipped: nothing was processed")
 
 
 for _kind in PROCESSOR_KINDS:
