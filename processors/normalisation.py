@@ -26,7 +26,7 @@ import uproot
 
 from adsearch.errors import BadInputError
 
-__all__ = ["SumOfWeights", "file_sum_of_weights", "dataset_sum_of_weights"]
+__all__ = ["SumOfWeights", "file_sum_of_weights", "dataset_sum_of_weights", "stored_sum_of_weights"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,15 @@ def dataset_sum_of_weights(paths: Iterable[str | Path]) -> SumOfWeights:
     if total is None:
         raise ValueError("no files given")
     return total
+
+
+def stored_sum_of_weights(paths: list[str]) -> dict[str, object]:
+    """What the store records per dataset: {"sumw", "n_events", "source"} of the whole generated
+    sample, or {"error": why} when a file lacks the bookkeeping (data, generated samples whose
+    sidecars carry the count instead)."""
+    try:
+        total = dataset_sum_of_weights(paths)
+    except (BadInputError, ValueError) as exc:
+        return {"error": str(exc)}
+    return {"sumw": total.sumw, "n_events": total.n_events, "source": total.source}
+

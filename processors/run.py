@@ -367,6 +367,9 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
     if kind == "lepton":
         from adsearch.processors.rmm import RMMConfig, feature_names
         attrs["rmm_features"] = feature_names(RMMConfig(**settings["config"]["rmm"]))
+    from adsearch.processors.normalisation import stored_sum_of_weights
+
+    attrs["sum_of_weights"] = stored_sum_of_weights([f.path for f in d.files if f.path not in skipped])
     n_out = zstore.consolidate_dataset(store, d.name, ordered, attrs, submit=submit, rmm_codec=rmm_codec)
     _check_unique_ids(store, d.name)
     if not keep_parts:
