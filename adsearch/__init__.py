@@ -16,6 +16,16 @@ import warnings as _warnings
 # TensorFlow's C++ start-up logs (CUDA probing on CPU machines), and coffea's NanoAOD schema
 # notes about cross-references that generated files do not carry (e.g. Jet_muonIdx1).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# XRootD's client library crashes the process (SIGSEGV) when it is loaded after TensorFlow
+# (measured: `import tensorflow; import XRootD.client` segfaults, the other order works; the
+# test suite died that way at its first root:// file). adsearch imports TensorFlow lazily, so
+# loading XRootD here, where it is installed, lets remote inputs and training share a process.
+# (A session that imports tensorflow before adsearch and then reads root:// still crashes.)
+try:
+    import XRootD.client as _xrootd_client  # noqa: F401
+except ImportError:  # pragma: no cover - XRootD is optional at run time
+    pass
 _warnings.filterwarnings("ignore", message="Missing cross-reference index", category=RuntimeWarning)
 _warnings.filterwarnings("ignore", message="Branch .* already exists but its values will be replaced",
                          category=RuntimeWarning)
