@@ -48,14 +48,3 @@ def test_bad_config_key_is_reported(tmp_path, rmm_rows, make_store) -> None:
     result = CliRunner().invoke(ae, ["train", "--store", str(store), "--config", str(config), "--out",
                                      str(tmp_path / "m"), "--workers", "0"])
     assert isinstance(result.exception, ConfigError) and "epochs" in str(result.exception)
-
-
-def test_anomalies_report_on_a_root_file(tmp_path, trained_model) -> None:
-    real = Path(__file__).resolve().parents[1] / "data" / "real" / "nano_tt_v15.root"
-    out = tmp_path / "anomalies.json"
-    result = CliRunner().invoke(ae, ["anomalies", "--model", str(trained_model), "--input", str(real),
-                                     "--all-events", "--json", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "(a) jets beyond the second -> photons" in result.output
-    rows = {r["name"]: r for r in json.loads(out.read_text())["anomalies"]}
-    assert rows["jets_to_photons"]["n_events"] == 200 and rows["jets_to_photons"]["n_changed"] > 50

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
+from click.testing import CliRunner
 
 from adsearch.searches.autoencoder.probes import ANOMALY_NAMES, alter_objects, anomaly_score_report, artificial_anomalies
 from adsearch.processors.rmm import compute_rmm, flatten_rmm
@@ -96,3 +98,16 @@ def test_report_table_lists_every_anomaly(trained_model, heldout_events) -> None
     assert table.count("\n") == 1 + len(ANOMALY_NAMES)
     for description in ANOMALY_NAMES.values():
         assert description in table
+
+
+def test_anomalies_report_on_a_root_file(tmp_path, trained_model) -> None:
+    real = Path(__file__).resolve().parents[2] / "data" / "real" / "nano_tt_v15.root"
+    out = tmp_path / "anomalies.json"
+    from adsearch.searches.autoencoder.cli import ae
+
+    result = CliRunner().invoke(ae, ["anomalies", "--model", str(trained_model), "--input", str(real),
+                                     "--all-events", "--json", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "(a) jets beyond the second -> photons" in result.output
+    rows = {r["name"]: r for r in json.loads(out.read_text())["anomalies"]}
+    assert rows["jets_to_photons"]["n_events"] == 200 and rows["jets_to_photons"]["n_changed"] > 50
