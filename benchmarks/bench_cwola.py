@@ -3,7 +3,7 @@ on 1 versus 2 workers, and the estimated wall time of the full 6-region scan on 
 
 Run: ``python benchmarks/bench_cwola.py [--rows N] [--keras]``. The region is seeded toy data of
 the shape the search trains on: ECDF-uniform (m1, m2), a signal region with its two sidebands
-(labels 1/0, sidebands weighted), ``--rows`` trainable events (default 20,000). Each network runs
+(labels 1/0, sidebands weighted), ``--rows`` trainable events (default 60,000). Each network runs
 the 2020 defaults (64-32-8, Adam 1e-3, batch 512, early stopping patience 30, at most 200
 epochs). Both worker counts run side by side in one process, after every worker has traced its
 trainer once (the first network of a worker pays ~1 s of tracing). ``--keras`` also times one
@@ -58,7 +58,7 @@ def keras_network(rows: int, config: CWoLaConfig) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--rows", type=int, default=60000)
     parser.add_argument("--keras", action="store_true")
     args = parser.parse_args()
     config = CWoLaConfig(tf_threads=1)
