@@ -22,7 +22,7 @@ __all__ = ["CWoLaDemoConfig", "run_cwola_demo", "demo"]
 
 
 class CWoLaDemoConfig(StrictModel):
-    """Sizes of the demonstration (about 15 minutes on 2 cores).
+    """Sizes of the demonstration (about 12 minutes on 2 cores).
 
     Generated statistics are what a 2-core demonstration can afford, so QCD is generated with
     pTHat > 950 GeV, complete (for |dy| < 1.2) above mJJ ~ 2.25 TeV: the fit starts at 2.28 TeV
@@ -31,7 +31,7 @@ class CWoLaDemoConfig(StrictModel):
     events for the same statistics at 3 TeV.
     """
 
-    background_events: int = Field(70_000, gt=0)
+    background_events: int = Field(150_000, gt=0)
     pthat_min_gev: float = Field(950.0, gt=0, description="complete above mJJ = 2.25 TeV for |dy| < 1.2")
     signal: str = "wprime_3000_400_80"
     signal_events: int = Field(4000, gt=0)
