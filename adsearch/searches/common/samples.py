@@ -25,6 +25,7 @@ __all__ = [
     "dataset_n_generated",
     "injection_count",
     "injection_rows",
+    "inject_signals",
     "signal_weight",
 ]
 
@@ -149,3 +150,17 @@ def load_sample(store: FeatureStore, dataset: str, columns: list[str], mask_colu
     if mask_column:
         sample = sample.subset(np.asarray(cols[mask_column], dtype=bool))
     return sample
+
+
+def inject_signals(
+    store: FeatureStore, data: Sample, signals: dict[str, Sample], xsec_pb: dict[str, float],
+    luminosity_ipb: float, seed: int,
+) -> tuple[Sample, dict[str, int]]:
+    """``data`` with every signal of ``xsec_pb`` injected at its cross-section (seeded, in name order),
+    and the number of events each added."""
+    n_injected: dict[str, int] = {}
+    for i, (name, xsec) in enumerate(sorted(xsec_pb.items())):
+        n_inj = injection_count(xsec, luminosity_ipb, signals[name].n_events, dataset_n_generated(store, name))
+        data = data.with_injection(signals[name], n_inj, seed=seed + 17 + i)
+        n_injected[name] = n_inj
+    return data, n_injected

@@ -22,7 +22,7 @@ from adsearch.models.ensemble import fold_of_ids
 from adsearch.provenance import run_record, write_json
 from adsearch.searches.common.regions import MjjGrid
 from adsearch.searches.common.samples import (
-    Sample, dataset_luminosity_ipb, dataset_n_generated, injection_count,
+    Sample, dataset_luminosity_ipb, inject_signals,
 )
 from adsearch.searches.cwola.config import CWoLaSearchConfig
 from adsearch.searches.cwola.features import ID_COLUMNS, ecdf_features, load_dijet
@@ -114,16 +114,6 @@ def run_regions(
     return [hunt_region(inputs, grid, index, config.efficiencies, config.classifier, client) for index in iterator]
 
 
-def _inject(store: FeatureStore, data: Sample, signals: dict[str, Sample], config: CWoLaSearchConfig,
-            lumi: float) -> tuple[Sample, dict[str, int]]:
-    n_injected = {}
-    for i, (name, xsec) in enumerate(sorted(config.inject_xsec_pb.items())):
-        n_inj = injection_count(xsec, lumi, signals[name].n_events, dataset_n_generated(store, name))
-        data = data.with_injection(signals[name], n_inj, seed=config.seed + 17 + i)
-        n_injected[name] = n_inj
-    return data, n_injected
-
-
 def cwola_hunt(
     store: str | Path | FeatureStore, config: CWoLaSearchConfig | None = None, out_dir: str | Path | None = None,
     *, client: Any | None = None, progress: bool = True,
@@ -138,7 +128,7 @@ def cwola_hunt(
     lumi = config.luminosity_ipb or dataset_luminosity_ipb(fs, config.data_dataset)
     background = load_dijet(fs, config.data_dataset, config.region)
     signals = {name: load_dijet(fs, name, config.region) for name in config.signal_datasets}
-    data, n_injected = _inject(fs, background, signals, config, lumi)
+    data, n_injected = inject_signals(fs, background, signals, config.inject_xsec_pb, lumi, config.seed)
     timings["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     regions = run_regions(data, signals, config, list(config.searched_regions), client, progress=progress)

@@ -22,7 +22,7 @@ from adsearch.models.ensemble import fold_of_ids
 from adsearch.models.templates.salad import salad_template
 from adsearch.models.weak import cross_validated_scores, ensemble_histograms, select_working_point, training_arrays
 from adsearch.provenance import run_record, write_json
-from adsearch.searches.common.samples import Sample, dataset_luminosity_ipb, dataset_n_generated, injection_count
+from adsearch.searches.common.samples import Sample, dataset_luminosity_ipb, inject_signals
 from adsearch.searches.weak.analysis import MergedSpectrum, analyse_members
 from adsearch.searches.weak.config import WeakSearchConfig
 from adsearch.searches.weak.features import ID_COLUMNS, feature_matrix, load_weak
@@ -130,16 +130,6 @@ def run_window(
         float(np.mean([m.epochs for m in members])), injected_selected)
 
 
-def _inject(store: FeatureStore, data: Sample, signals: dict[str, Sample], config: WeakSearchConfig,
-            lumi: float) -> tuple[Sample, dict[str, int]]:
-    n_injected = {}
-    for i, (name, xsec) in enumerate(sorted(config.inject_xsec_pb.items())):
-        n_inj = injection_count(xsec, lumi, signals[name].n_events, dataset_n_generated(store, name))
-        data = data.with_injection(signals[name], n_inj, seed=config.seed + 17 + i)
-        n_injected[name] = n_inj
-    return data, n_injected
-
-
 def weak_search(
     store: str | Path | FeatureStore, config: WeakSearchConfig | None = None, out_dir: str | Path | None = None,
     *, client: Any | None = None, progress: bool = True,
@@ -153,7 +143,7 @@ def weak_search(
     load = lambda name: load_weak(fs, name, config.region, config.mjj_column)  # noqa: E731
     background, simulation = load(config.data_dataset), load(config.simulation_dataset)
     signals = {name: load(name) for name in config.signal_datasets}
-    data, n_injected = _inject(fs, background, signals, config, lumi)
+    data, n_injected = inject_signals(fs, background, signals, config.inject_xsec_pb, lumi, config.seed)
     timings["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     jobs: Any = [(r, f) for r in config.regions() for f in config.feature_sets]
