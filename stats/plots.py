@@ -5,6 +5,7 @@ Figures are returned (Agg backend, nothing is shown) so callers save them where 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -20,7 +21,7 @@ from adsearch.stats.bumphunter import BumpHuntResult  # noqa: E402
 from adsearch.stats.limits import LimitPoint  # noqa: E402
 from adsearch.stats.significance import z_observed  # noqa: E402
 
-__all__ = ["plot_spectrum_fit", "plot_bumphunt", "plot_limits"]
+__all__ = ["plot_spectrum_fit", "plot_bumphunt", "plot_limits", "save_figure", "per_bin_scale", "experiment_label"]
 
 
 def _ratio_axes(title: str | None) -> tuple[Figure, plt.Axes, plt.Axes]:
@@ -31,10 +32,44 @@ def _ratio_axes(title: str | None) -> tuple[Figure, plt.Axes, plt.Axes]:
     return fig, ax, rax
 
 
+def experiment_label(ax: plt.Axes, lumi_ipb: float | None) -> None:
+    """The sqrt(s) = 13 TeV and luminosity label every adsearch figure carries (fb^-1)."""
+    if lumi_ipb is not None:
+        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13,
+                        fontsize=11, loc=4)
+
+
+def per_bin_scale(edges_gev: np.ndarray) -> tuple[np.ndarray, str]:
+    """(divisor per bin, y-axis label): events per GeV for variable bins, per bin of width w else.
+
+    >>> per_bin_scale(np.array([0.0, 10.0, 30.0]))[1]
+    'events / GeV'
+    >>> per_bin_scale(np.array([0.0, 100.0, 200.0]))[1]
+    'events / 100 GeV'
+    """
+    widths = np.diff(np.asarray(edges_gev, dtype=float))
+    if widths.size and np.allclose(widths, widths[0], rtol=1e-6):
+        return np.ones_like(widths), f"events / {widths[0]:.3g} GeV"
+    return widths, "events / GeV"
+
+
+def save_figure(fig: Figure, stem: str | Path, dpi: int = 150) -> list[Path]:
+    """Write ``stem``.png (``dpi``, >= 150 for print) and ``stem``.pdf, close the figure, return both paths."""
+    if dpi < 150:
+        raise ValueError(f"figures are written at >= 150 dpi, got {dpi}")
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
 def plot_spectrum_fit(
     edges_gev: np.ndarray,
     counts: np.ndarray,
-    background: np.ndarray,
+    background: np.ndarray | None,
     background_sigma: np.ndarray | None = None,
     *,
     background_alt: np.ndarray | None = None,
@@ -44,42 +79,58 @@ def plot_spectrum_fit(
     log: bool = True,
     xlabel: str = r"$m$ [TeV]",
     lumi_ipb: float | None = None,
+    counts_sigma: np.ndarray | None = None,
+    window_gev: tuple[float, float] | None = None,
+    no_fit_reason: str = "no background fit",
 ) -> Figure:
     """Data points, fitted background with its band, and a per-bin significance panel.
 
-    ``lumi_ipb``: adds the experiment label with sqrt(s) = 13 TeV and the luminosity.
+    ``lumi_ipb``: adds the experiment label with sqrt(s) = 13 TeV and the luminosity. Counts are
+    drawn per GeV when the bins vary in width (resolution binning), else per bin. ``background``
+    None: the data alone, and ``no_fit_reason`` written in both panels (never an empty panel).
 
     The panel shows the signed Poisson significance of each bin (with the band's uncertainty);
-    bins left out of the fit (``fit_mask`` False) are shaded.
+    bins left out of the fit (``fit_mask`` False) are shaded; ``window_gev`` (the tested window)
+    is shaded blue in the upper panel.
     """
     edges = np.asarray(edges_gev, dtype=float) / 1000.0
     n = np.asarray(counts, dtype=float)
-    b = np.asarray(background, dtype=float)
+    scale, ylabel = per_bin_scale(edges_gev)
+    err = np.sqrt(n) if counts_sigma is None else np.asarray(counts_sigma, dtype=float)
     fig, ax, rax = _ratio_axes(title)
-    hep.histplot(n, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(n), color="k", label="data")
-    hep.histplot(b, edges, ax=ax, color="tab:red", label=label)
-    if background_sigma is not None:
-        sig = np.asarray(background_sigma, dtype=float)
-        ax.stairs(b + sig, edges, baseline=np.clip(b - sig, 1e-3, None), fill=True, color="tab:red", alpha=0.3, label="fit uncertainty")
-    if background_alt is not None:
-        hep.histplot(np.asarray(background_alt), edges, ax=ax, color="tab:blue", ls="--", label="alternative")
-    z = np.zeros_like(n)
-    ok = b > 0
-    z[ok] = z_observed(n[ok], b[ok], None if background_sigma is None else np.asarray(background_sigma)[ok])
-    rax.stairs(z, edges, fill=True, color="tab:gray")
-    rax.axhline(0.0, color="k", lw=0.8)
+    hep.histplot(n / scale, edges, ax=ax, histtype="errorbar", yerr=err / scale, color="k", label="data")
+    if background is None:
+        for a, y in ((ax, 0.5), (rax, 0.5)):
+            a.text(0.5, y, no_fit_reason, transform=a.transAxes, ha="center", va="center", fontsize=11, color="tab:red")
+    else:
+        b = np.asarray(background, dtype=float)
+        hep.histplot(b / scale, edges, ax=ax, color="tab:red", label=label)
+        if background_sigma is not None:
+            sig = np.asarray(background_sigma, dtype=float)
+            ax.stairs((b + sig) / scale, edges, baseline=np.clip((b - sig) / scale, 1e-6, None), fill=True,
+                      color="tab:red", alpha=0.3, label="fit uncertainty")
+        if background_alt is not None:
+            hep.histplot(np.asarray(background_alt) / scale, edges, ax=ax, color="tab:blue", ls="--", label="alternative")
+        z = np.zeros_like(n)
+        ok = b > 0
+        z[ok] = z_observed(n[ok], b[ok], None if background_sigma is None else np.asarray(background_sigma)[ok])
+        rax.stairs(z, edges, fill=True, color="tab:gray")
+        rax.axhline(0.0, color="k", lw=0.8)
     if fit_mask is not None:
         for i in np.flatnonzero(~np.asarray(fit_mask, dtype=bool)):
             for a in (ax, rax):
                 a.axvspan(edges[i], edges[i + 1], color="gold", alpha=0.2, lw=0)
+    if window_gev is not None:
+        ax.axvspan(window_gev[0] / 1000.0, window_gev[1] / 1000.0, color="tab:blue", alpha=0.15, lw=0,
+                   label="tested window")
     if log:
         ax.set_yscale("log")
-        ax.set_ylim(max(0.1, 0.5 * n[n > 0].min() if (n > 0).any() else 0.1), None)
-    ax.set_ylabel("events / bin")
+        d = n / scale
+        ax.set_ylim(0.5 * d[d > 0].min() if (d > 0).any() else 0.1, None)
+    ax.set_ylabel(ylabel)
     rax.set_ylabel("significance")
     rax.set_xlabel(xlabel)
-    if lumi_ipb is not None:
-        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11, loc=4)
+    experiment_label(ax, lumi_ipb)
     rax.set_ylim(-4, 4)
     ax.legend()
     return fig
@@ -100,9 +151,10 @@ def plot_bumphunt(
     edges = np.asarray(edges_gev, dtype=float) / 1000.0
     n = np.asarray(counts, dtype=float)
     b = np.asarray(background, dtype=float)
+    scale, ylabel = per_bin_scale(edges_gev)
     fig, ax, rax = _ratio_axes(title)
-    hep.histplot(n, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(n), color="k", label="data")
-    hep.histplot(b, edges, ax=ax, color="tab:red", label="background")
+    hep.histplot(n / scale, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(n) / scale, color="k", label="data")
+    hep.histplot(b / scale, edges, ax=ax, color="tab:red", label="background")
     lo, hi = edges[result.lo_bin], edges[result.hi_bin]
     label = f"window: local Z = {result.local_z:.2f}, global Z {'>' if result.global_p_is_bound else '='} {result.global_z:.2f}"
     for a in (ax, rax):
@@ -114,11 +166,10 @@ def plot_bumphunt(
     rax.axhline(0.0, color="k", lw=0.8)
     if log:
         ax.set_yscale("log")
-    ax.set_ylabel("events / bin")
+    ax.set_ylabel(ylabel)
     rax.set_ylabel("significance")
     rax.set_xlabel(xlabel)
-    if lumi_ipb is not None:
-        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11, loc=4)
+    experiment_label(ax, lumi_ipb)
     ax.legend()
     return fig
 
@@ -129,6 +180,8 @@ def plot_limits(
     scale: float = 1.0,
     ylabel: str = "95% CL upper limit [events]",
     title: str | None = None,
+    xlabel: str = r"$m$ [TeV]",
+    lumi_ipb: float | None = None,
 ) -> Figure:
     """Brazil band: observed and expected limits with +-1 and +-2 sigma bands versus mass.
 
@@ -145,8 +198,9 @@ def plot_limits(
     ax.plot(m, get("expected"), "k--", label="expected")
     ax.plot(m, get("observed"), "k-", marker="o", ms=3, label="observed")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$m$ [TeV]")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    experiment_label(ax, lumi_ipb)
     if title:
         ax.set_title(title, fontsize=12)
     ax.legend()
