@@ -1,8 +1,14 @@
 """One place that owns Dask: every stage gets its client from :func:`dask_client`.
 
-By default an embedded ``distributed.LocalCluster`` with worker *processes* is started (numba
-and awkward hold the GIL in places, so threads would not scale); given a ``tcp://`` address the
-client connects to an existing scheduler instead and leaves it running afterwards.
+Where the tasks run is one value, ``--cluster`` on every command and ``cluster=`` here
+(:class:`~adsearch.cluster_spec.ClusterSpec`): ``local`` (default) starts an embedded
+``distributed.LocalCluster`` with worker *processes* (numba and awkward hold the GIL in places,
+so threads would not scale), bound to loopback with no dashboard; ``tcp://`` / ``tls://`` connect
+to a running scheduler (TLS files from the options or the dask config) and leave it running;
+``gateway[:URL]`` creates a dask-gateway cluster (:mod:`adsearch.cluster_gateway`);
+``slurm`` / ``htcondor`` start dask-jobqueue batch jobs (:mod:`adsearch.cluster_jobqueue`).
+Every client that is not the embedded one is checked first: workers must run the same adsearch
+(:mod:`adsearch.cluster_workers`), else one line says which differ.
 
 The embedded workers run without Dask's statistical profiler: it samples the task thread's
 stack every 10 ms and keeps 1000 one-second profile trees per worker, and with the deep
@@ -24,9 +30,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from adsearch.cluster_spec import ClusterSpec
 from adsearch.errors import ConfigError
 
-__all__ = ["dask_client", "run_tasks", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
+__all__ = ["dask_client", "cluster_client", "run_tasks", "ClusterSpec", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
 
 T = TypeVar("T")
 
@@ -49,31 +56,89 @@ WORKER_DASK_CONFIG = {
 
 @contextmanager
 def dask_client(
-    scheduler_address: str | None = None,
-    n_workers: int = 2,
+    cluster: "str | ClusterSpec | None" = None,
+    n_workers: int | None = None,
     threads_per_worker: int = 1,
     memory_limit: str | int = DEFAULT_MEMORY_LIMIT,
 ) -> Iterator["distributed.Client"]:  # noqa: F821
-    """Yield a ``distributed.Client``: connected to ``scheduler_address`` or to a fresh local cluster.
+    """Yield a ``distributed.Client`` for ``cluster`` (see the module text); close what it started.
 
-    >>> with dask_client(n_workers=2) as client:   # doctest: +SKIP
+    ``n_workers`` overrides the spec's (embedded workers, or the size a gateway / batch cluster is
+    scaled to). ``--workers 0`` callers check :attr:`ClusterSpec.in_process` and use no client.
+
+    >>> with dask_client("local", n_workers=2) as client:   # doctest: +SKIP
     ...     client.submit(sum, [1, 2]).result()
     3
     """
-    from distributed import Client, LocalCluster
-
-    if scheduler_address is not None:
-        if not scheduler_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-            raise ConfigError(f"scheduler address {scheduler_address!r} must look like tcp://host:port")
-        try:
-            client = Client(scheduler_address, timeout="20s")
-        except OSError as exc:
-            raise ConfigError(f"cannot reach Dask scheduler {scheduler_address}: {exc}") from exc
-        try:
+    spec = ClusterSpec.parse(cluster, **({} if n_workers is None else {"n_workers": n_workers}))
+    if spec.kind == "local":
+        with _local_client(spec.n_workers, threads_per_worker, memory_limit) as client:
             yield client
-        finally:
-            client.close()
         return
+    from adsearch.cluster_workers import prepare_workers
+
+    if spec.kind == "address":
+        context = _address_client(spec)
+    elif spec.kind == "gateway":
+        from adsearch.cluster_gateway import gateway_client
+
+        context = gateway_client(spec)
+    else:
+        from adsearch.cluster_jobqueue import jobqueue_client
+
+        context = jobqueue_client(spec)
+    with context as client:
+        prepare_workers(client, spec.install)
+        yield client
+
+
+@contextmanager
+def cluster_client(cluster: "str | ClusterSpec | None" = None) -> Iterator[Any | None]:
+    """Like :func:`dask_client`, but None (run in this process) for ``local`` with 0 workers.
+
+    >>> with cluster_client(ClusterSpec(n_workers=0)) as client:
+    ...     client is None
+    True
+    """
+    spec = ClusterSpec.parse(cluster)
+    if spec.in_process:
+        yield None
+        return
+    with dask_client(spec) as client:
+        yield client
+
+
+def _security(spec: ClusterSpec) -> Any:
+    from distributed.security import Security
+
+    if spec.tls_ca_file:
+        return Security(tls_ca_file=spec.tls_ca_file, tls_client_cert=spec.tls_cert, tls_client_key=spec.tls_key,
+                        require_encryption=True)
+    return Security()  # the dask config's distributed.comm.tls.* (a facility's dask.yaml)
+
+
+@contextmanager
+def _address_client(spec: ClusterSpec) -> Iterator[Any]:
+    from distributed import Client
+
+    address = spec.address or ""
+    if address.startswith("tls://") and not (spec.tls_ca_file or _security(spec).tls_ca_file):
+        raise ConfigError(f"{address}: a tls:// scheduler needs --tls-ca/--tls-cert/--tls-key "
+                          "(or distributed.comm.tls.* in the dask config)")
+    try:
+        client = Client(address, timeout="20s", security=_security(spec))
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach Dask scheduler {address}: {exc}") from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextmanager
+def _local_client(n_workers: int, threads_per_worker: int, memory_limit: str | int) -> Iterator[Any]:
+    """The embedded cluster: worker processes on this machine, loopback only, no dashboard."""
+    from distributed import Client, LocalCluster
 
     if n_workers < 1 or threads_per_worker < 1:
         raise ConfigError(f"n_workers and threads_per_worker must be >= 1, got {n_workers}, {threads_per_worker}")
@@ -87,6 +152,7 @@ def dask_client(
                 n_workers=n_workers,
                 threads_per_worker=threads_per_worker,
                 processes=True,
+                host="127.0.0.1",
                 memory_limit=memory_limit,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,

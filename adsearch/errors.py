@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AdsearchError", "BadInputError", "ConfigError"]
+__all__ = ["AdsearchError", "BadInputError", "ClusterError", "ConfigError"]
 
 
 class AdsearchError(Exception):
@@ -11,6 +11,10 @@ class AdsearchError(Exception):
 
 class ConfigError(AdsearchError):
     """A configuration value is missing, unknown or out of range."""
+
+
+class ClusterError(AdsearchError):
+    """The Dask cluster cannot serve this run: unreachable, wrong code on the workers, a unit that keeps failing."""
 
 
 class BadInputError(AdsearchError):

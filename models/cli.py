@@ -8,13 +8,13 @@ so this module never imports the search layer).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+
+from adsearch.cluster_options import cluster_options
 
 __all__ = ["ae", "resolve_model_path"]
 
@@ -25,16 +25,11 @@ def ae() -> None:
 
 
 # _client, _with_cluster_options and resolve_model_path are shared with adsearch.searches.autoencoder.cli (search, anomalies): keep their names.
-@contextlib.contextmanager
-def _client(scheduler: str | None, workers: int) -> Iterator[Any | None]:
-    """A Dask client (``--scheduler`` or an embedded cluster), or None for ``--workers 0``."""
-    if scheduler is None and workers == 0:
-        yield None
-        return
-    from adsearch.cluster import dask_client
+def _client(cluster: Any) -> Any:
+    """A Dask client for ``--cluster`` (context manager), or None for ``--workers 0``."""
+    from adsearch.cluster import cluster_client
 
-    with dask_client(scheduler_address=scheduler, n_workers=max(workers, 1)) as client:
-        yield client
+    return cluster_client(cluster)
 
 
 def resolve_model_path(model: str | Path) -> Path:
@@ -45,17 +40,7 @@ def resolve_model_path(model: str | Path) -> Path:
     return path / MODEL_FILENAME if path.is_dir() else path
 
 
-_cluster_options = [
-    click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); default: embedded cluster."),
-    click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0),
-                 help="Worker processes of the embedded cluster; 0 runs in this process without Dask."),
-]
-
-
-def _with_cluster_options(func: Any) -> Any:
-    for option in reversed(_cluster_options):
-        func = option(func)
-    return func
+_with_cluster_options = cluster_options
 
 
 @ae.command("train")
@@ -66,7 +51,7 @@ def _with_cluster_options(func: Any) -> Any:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder for the model.")
 @_with_cluster_options
 def train(store_path: str, dataset: str | None, config_path: str | None, out_dir: str,
-          scheduler: str | None, workers: int) -> None:
+          cluster: Any) -> None:
     """Train N retrains as Dask tasks and keep the median-validation-loss model."""
     from adsearch.config import load_config
     from adsearch.models.autoencoder import AutoencoderConfig
@@ -74,7 +59,7 @@ def train(store_path: str, dataset: str | None, config_path: str | None, out_dir
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = load_config(AutoencoderConfig, config_path)
-    with _client(scheduler, workers) as client:
+    with _client(cluster) as client:
         trained = train_autoencoder(store_path, config, out_dir, dataset=dataset, client=client)
     losses = ", ".join(f"{v:.4g}" for v in trained.val_losses)
     click.echo(f"trained {len(trained.val_losses)} retrains on {trained.n_rows} rows in {trained.seconds:.0f} s; "
@@ -88,12 +73,12 @@ def train(store_path: str, dataset: str | None, config_path: str | None, out_dir
               help="Training output folder or its autoencoder.keras file.")
 @click.option("--dataset", "datasets", multiple=True, help="Dataset(s) to score (repeatable; default: all).")
 @_with_cluster_options
-def score(store_path: str, model: str, datasets: tuple[str, ...], scheduler: str | None, workers: int) -> None:
+def score(store_path: str, model: str, datasets: tuple[str, ...], cluster: Any) -> None:
     """Write ae_score = ln(mean squared reconstruction error) for every event with an RMM."""
     from adsearch.models.scoring import score_events
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with _client(scheduler, workers) as client:
+    with _client(cluster) as client:
         summaries = score_events(store_path, resolve_model_path(model), list(datasets) or None, client=client)
     for s in summaries:
         click.echo(f"{s.dataset}: {s.n_scored}/{s.n_events} events scored in {s.seconds:.1f} s "

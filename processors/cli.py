@@ -7,6 +7,9 @@ from typing import Any
 
 import click
 
+from adsearch.cluster import cluster_client
+from adsearch.cluster_options import cluster_options
+from adsearch.cluster_spec import ClusterSpec
 from adsearch.processors.plan import plan_processing
 from adsearch.processors.run import DEFAULT_CHUNKSIZE, PROCESSOR_KINDS, run_processor
 from adsearch.processors.transfer import WRITE_MODES
@@ -19,9 +22,6 @@ _OPTIONS = (
                  help="YAML/JSON fileset (dataset -> files or root://, https://, file:// URLs), or a directory."),
     click.option("--out", "out_store", default=None,
                  help="Zarr feature store to write: a folder or an fsspec URL (required unless --dry-run)."),
-    click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); default: embedded cluster."),
-    click.option("--workers", "n_workers", default=2, show_default=True, type=click.IntRange(0),
-                 help="Worker processes of the embedded cluster (0: run in this process)."),
     click.option("--chunksize", default=DEFAULT_CHUNKSIZE, show_default=True, type=click.IntRange(1),
                  help="Events per work unit."),
     click.option("--skip-bad-files", is_flag=True, help="Skip unreadable/invalid files and record why in the store."),
@@ -43,6 +43,7 @@ _OPTIONS = (
 
 
 def _with_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = cluster_options(func)
     for option in reversed(_OPTIONS):
         func = option(func)
     return func
@@ -56,22 +57,23 @@ def process() -> None:
 def _make_command(kind: str) -> None:
     @process.command(kind, help=f"Run the {kind} processor; print the cutflow of every dataset.")
     @_with_options
-    def command(fileset: str, out_store: str | None, scheduler: str | None, n_workers: int, chunksize: int,
+    def command(fileset: str, out_store: str | None, cluster: ClusterSpec, chunksize: int,
                 skip_bad_files: bool, rmm_fraction: float, seed: int, rmm_codec: str,
                 config_path: str | None, write_mode: str, max_files: int | None, max_chunks: int | None,
                 dry_run: bool) -> None:
         limits = {"max_files": max_files, "max_chunks": max_chunks}
         if dry_run:
-            plan = plan_processing(kind, fileset, config=config_path, n_workers=max(n_workers, 1), chunksize=chunksize,
+            plan = plan_processing(kind, fileset, config=config_path, n_workers=max(cluster.n_workers, 1), chunksize=chunksize,
                                    skip_bad_files=skip_bad_files, **limits)
             click.echo(plan.table())
             return
         if out_store is None:
             raise click.UsageError("--out is required (unless --dry-run)")
-        summary = run_processor(kind, fileset, out_store, config=config_path, scheduler=scheduler,
-                                n_workers=n_workers, chunksize=chunksize, skip_bad_files=skip_bad_files,
-                                rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec,
-                                write_mode=write_mode, **limits)
+        with cluster_client(cluster) as client:
+            summary = run_processor(kind, fileset, out_store, config=config_path, client=client,
+                                    n_workers=cluster.n_workers, chunksize=chunksize, skip_bad_files=skip_bad_files,
+                                    rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec,
+                                    write_mode=write_mode, **limits)
         click.echo(summary.table())
         for path, reason in summary.skipped_files.items():
             click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from adsearch.cluster_spec import ClusterSpec
+
 from adsearch.models.cli import _client, _with_cluster_options
 
 __all__ = ["cwola"]
@@ -26,7 +28,7 @@ def cwola() -> None:
 @click.option("--regions", "regions", default=None, help="Comma-separated mJJ regions to search (default: config, 1-6).")
 @_with_cluster_options
 def run(store_path: str, out_dir: str, config_path: str | None, region: str | None, regions: str | None,
-        scheduler: str | None, workers: int) -> None:
+        cluster: ClusterSpec) -> None:
     """Train, select at 10% and 1% efficiency, fit, test every region; write results.json, summary.md, plots/."""
     from adsearch.config import load_config
     from adsearch.searches.cwola.config import CWoLaSearchConfig
@@ -40,7 +42,7 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
         updates["searched_regions"] = [int(r) for r in regions.split(",")]
     if updates:
         config = CWoLaSearchConfig.model_validate({**config.model_dump(), **updates})
-    with _client(scheduler, workers) as client:
+    with _client(cluster) as client:
         result = cwola_hunt(store_path, config, out_dir, client=client)
     click.echo((Path(out_dir) / "summary.md").read_text())
     click.echo(f"largest fit-SR significance: {result.max_z('efficiency 0.1'):.2f} (10%), "
@@ -53,14 +55,14 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CWoLaSearchConfig YAML with a 'limits' section (signal, xsec_pb, n_samplings).")
 @_with_cluster_options
-def limits(store_path: str, out_dir: str, config_path: str, scheduler: str | None, workers: int) -> None:
+def limits(store_path: str, out_dir: str, config_path: str, cluster: ClusterSpec) -> None:
     """Only the signal-injection scan: inject, retrain, select, sigma_excluded = max(sigma_CL, sigma_inj)."""
     from adsearch.config import load_config
     from adsearch.searches.cwola.config import CWoLaSearchConfig
     from adsearch.searches.cwola.pipeline import cwola_limits
 
     config = load_config(CWoLaSearchConfig, config_path)
-    with _client(scheduler, workers) as client:
+    with _client(cluster) as client:
         result = cwola_limits(store_path, config, out_dir, client=client)
     for entry in result:
         click.echo(f"{entry['signal']} at efficiency {entry['efficiency']:g}: limit {entry['limit_pb']:.3g} pb")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from adsearch.cluster_spec import ClusterSpec
+
 from adsearch.models.cli import _client, _with_cluster_options
 
 __all__ = ["weak"]
@@ -26,7 +28,7 @@ def weak() -> None:
 @click.option("--feature-sets", default=None, help="Comma-separated feature sets (M, M_tau21, M_tau21_tau32).")
 @_with_cluster_options
 def run(store_path: str, out_dir: str, template: str | None, config_path: str | None, feature_sets: str | None,
-        scheduler: str | None, workers: int) -> None:
+        cluster: ClusterSpec) -> None:
     """Template, ensembles, selections at 10% and 2%, fits, merged-SR significances; results.json, summary.md."""
     from adsearch.config import load_config
     from adsearch.searches.weak.config import WeakSearchConfig
@@ -45,7 +47,7 @@ def run(store_path: str, out_dir: str, template: str | None, config_path: str | 
             config = WeakSearchConfig.model_validate({**config.model_dump(), **updates})
         except ValidationError as exc:
             raise click.BadParameter(exc.errors()[0]["msg"]) from exc
-    with _client(scheduler, workers) as client:
+    with _client(cluster) as client:
         result = weak_search(store_path, config, out_dir, client=client)
     click.echo((Path(out_dir) / "summary.md").read_text())
     labels = [f"efficiency {wp:g}" for wp in config.classifier.working_points]

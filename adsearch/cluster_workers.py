@@ -1,0 +1,150 @@
+"""The code on the workers: the same adsearch as the client, or installed there first.
+
+Why: a facility's workers run an image or a software area that may hold another adsearch (or
+none); tasks would then fail deep inside unpickling, or silently run other code. Every client
+that is not the embedded cluster is checked once: each worker reports its adsearch version and a
+fingerprint of its sources, and any difference is one line naming the workers and the fix.
+``--install-on-workers`` first installs the client's adsearch on the workers: ``wheel`` (a wheel
+built from this source tree, or ``wheel:PATH``) is uploaded and pip-installed into each worker's
+local directory (no write access to the worker's environment needed), ``pip:SPEC`` runs
+dask's ``PipInstall`` (the workers need an index to install from).
+
+This module is shipped to the workers *by value* (cloudpickle), so the probes and the install
+plugin run on workers that have no adsearch at all; it therefore imports only the standard library
+and distributed at the top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+__all__ = ["prepare_workers", "check_worker_versions", "install_on_workers", "source_fingerprint", "build_wheel"]
+
+
+def source_fingerprint() -> dict[str, str | None]:
+    """This interpreter's adsearch: version and a hash of its Python sources (None: not installed)."""
+    try:
+        import adsearch
+    except ImportError:
+        return {"version": None, "fingerprint": None}
+    digest = hashlib.sha256()
+    roots = [Path(m.__file__).parent for m in _subpackages(adsearch)]
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return {"version": adsearch.__version__, "fingerprint": digest.hexdigest()[:16]}
+
+
+def _subpackages(adsearch: Any) -> list[Any]:
+    # adsearch.processors, .models, ... live in other folders of the source tree (pyproject package-dir)
+    names = ["adsearch"] + [f"adsearch.{n}" for n in ("generator", "processors", "models", "stats")]
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except Exception:  # noqa: BLE001 - an optional part missing on a worker changes the fingerprint
+            continue
+    return modules
+
+
+def check_worker_versions(client: Any) -> dict[str, dict[str, str | None]]:
+    """Raise :class:`~adsearch.errors.ClusterError` when any worker's adsearch differs from ours."""
+    from adsearch.errors import ClusterError
+
+    mine = source_fingerprint()
+    theirs = client.run(source_fingerprint, on_error="return")
+    if not theirs:
+        return {}
+    bad = {w: v for w, v in theirs.items() if not isinstance(v, dict) or v != mine}
+    if bad:
+        worker, got = next(iter(bad.items()))
+        what = ("no adsearch" if isinstance(got, dict) and got["version"] is None
+                else f"adsearch {got['version']} (sources {got['fingerprint']})" if isinstance(got, dict)
+                else f"an error ({got!r})")
+        raise ClusterError(f"{len(bad)} of {len(theirs)} workers do not run this adsearch {mine['version']} "
+                           f"(sources {mine['fingerprint']}): e.g. {worker} has {what}; "
+                           "use --install-on-workers wheel, or an image built from this version")
+    try:
+        client.get_versions(check=True)  # dask's own check: python, dask, distributed, numpy, ...
+    except ValueError as exc:
+        raise ClusterError(f"client and workers differ in Dask's required packages: {exc}") from exc
+    return theirs
+
+
+def build_wheel(out_dir: str | Path) -> Path:
+    """A wheel of the adsearch source tree this process imports (``pip wheel --no-deps``)."""
+    from adsearch.errors import ClusterError
+    import adsearch
+
+    root = Path(adsearch.__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        raise ClusterError(f"adsearch at {root} is not a source tree: pass --install-on-workers wheel:PATH")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(out_dir), str(root)], capture_output=True, text=True)
+    wheels = sorted(Path(out_dir).glob("adsearch-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise ClusterError(f"building the adsearch wheel failed: {result.stderr.strip().splitlines()[-1:]}")
+    return wheels[-1]
+
+
+class WheelInstall(WorkerPlugin):
+    """Worker plugin: pip-install an uploaded wheel into the worker's local directory, put it first on sys.path."""
+
+    name = "adsearch-wheel-install"
+    idempotent = True
+
+    def __init__(self, wheel_name: str, data: bytes) -> None:
+        self.wheel_name = wheel_name
+        self.data = data
+
+    def setup(self, worker: Any) -> None:
+        base = Path(worker.local_directory) / "adsearch-site"
+        base.mkdir(parents=True, exist_ok=True)
+        wheel = base / self.wheel_name
+        wheel.write_bytes(self.data)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--upgrade", "-q",
+                        "--target", str(base / "site"), str(wheel)], check=True, capture_output=True)
+        site = str(base / "site")
+        if site not in sys.path:
+            sys.path.insert(0, site)
+        for module in [m for m in sys.modules if m == "adsearch" or m.startswith("adsearch.")]:
+            del sys.modules[module]
+        importlib.invalidate_caches()
+
+
+def install_on_workers(client: Any, install: str) -> None:
+    """``wheel``, ``wheel:PATH`` or ``pip:SPEC`` (see the module text), on every current and future worker."""
+    if install.startswith("pip:"):
+        from distributed.diagnostics.plugin import PipInstall
+
+        client.register_plugin(PipInstall(packages=[install[len("pip:"):]], restart_workers=True))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = Path(install[len("wheel:"):]) if install.startswith("wheel:") else build_wheel(tmp)
+        if not wheel.is_file():
+            from adsearch.errors import ClusterError
+
+            raise ClusterError(f"{wheel}: wheel not found")
+        data = wheel.read_bytes()
+    client.register_plugin(WheelInstall(wheel.name, data))
+
+
+def prepare_workers(client: Any, install: str | None) -> None:
+    """Install (when asked), then check that the workers run this adsearch."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if install:
+        install_on_workers(client, install)
+    check_worker_versions(client)
