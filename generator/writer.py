@@ -1,5 +1,8 @@
 """NanoAOD-schema ROOT output: one ``Events`` TTree per chunk file, plus its JSON sidecar.
 
+Like NanoAOD, each file also has a one-entry ``Runs`` tree with the chunk's ``genEventCount``,
+``genEventSumw`` and ``genEventSumw2``: the whole-sample normalisation the processors record.
+
 uproot 5.7 may choose RNTuple for ``file["Events"] = {...}``; ``mktree`` with explicit branch
 types and ``counter_name`` writes the TTree layout coffea's ``NanoAODSchema`` expects
 (``nJet`` counting ``Jet_pt``, ``Jet_eta``, ...).  Files are written under a temporary name and
@@ -46,6 +49,7 @@ class ChunkWriter:
         self._file: Any = uproot.recreate(self.tmp_path)
         self._tree: Any = None
         self.n_events = 0
+        self._run, self._sumw, self._sumw2 = 1, 0.0, 0.0
 
     def extend(self, arrays: dict[str, Any]) -> None:
         """Write one batch: flat branches as numpy, collections as awkward records."""
@@ -60,9 +64,15 @@ class ChunkWriter:
             self._tree = self._file.mktree("Events", types, counter_name=lambda n: f"n{n}")
         self._tree.extend(branches)
         self.n_events += len(branches["event"])
+        weights = branches["genWeight"].astype(np.float64)
+        self._sumw, self._sumw2 = self._sumw + weights.sum(), self._sumw2 + np.dot(weights, weights)
+        self._run = int(branches["run"][0]) if len(branches["run"]) else self._run
 
     def close(self) -> Path:
-        """Finish the file and move it to its final name."""
+        """Write the ``Runs`` bookkeeping, finish the file and move it to its final name."""
+        runs = {"run": np.array([self._run], np.uint32), "genEventCount": np.array([self.n_events], np.int64),
+                "genEventSumw": np.array([self._sumw]), "genEventSumw2": np.array([self._sumw2])}
+        self._file.mktree("Runs", {k: v.dtype for k, v in runs.items()}).extend(runs)
         self._file.close()
         self.tmp_path.replace(self.path)
         return self.path
