@@ -15,7 +15,8 @@ import numpy as np
 
 from adsearch.generator import detector as det
 from adsearch.generator.kernels import isolation_sums
-from adsearch.generator.substructure import fat_jets
+from adsearch.generator.constituents import count_in_cone, pf_candidates, weakly_decaying, xbb_score
+from adsearch.generator.substructure import R_FAT, fat_jets
 
 __all__ = ["reconstruct", "ELECTRON_MASS_GEV", "MUON_MASS_GEV"]
 
@@ -68,6 +69,8 @@ class _Particles:
         counts = np.asarray(ak.to_numpy(ak.num(prt, axis=1)))
         self.event = np.repeat(np.arange(self.n_events), counts)
         self.pid = _flat(prt.id)
+        self.daughter1, self.daughter2 = _flat(prt.daughter1), _flat(prt.daughter2)
+        self.start = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
         status = _flat(prt.status)
         self.px, self.py, self.pz, self.e = (_flat(prt.p[c]) for c in ("px", "py", "pz", "e"))
         self.pt, self.eta, self.phi = _kinematics(self.px, self.py, self.pz)
@@ -163,7 +166,8 @@ def _add_jets_to_met(raw: _RawJets, leptons: dict[str, ak.Array], met: _MetTerms
     met.add(raw.event[free], raw.px[free], raw.py[free], raw.pt[free], raw.response[free])
 
 
-def _large_r_jets(momenta: ak.Array, rng: np.random.Generator) -> ak.Array:
+def _large_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator) -> dict[str, ak.Array]:
+    """FatJet (trimmed kinematics, tau_N, Xbb score) plus its constituents in the PFNano layout."""
     raw = fat_jets(momenta, _FATJET_RAW_MIN_PT_GEV, det.FATJET_MAX_ABS_ETA + 0.2)
     counts = np.asarray(ak.to_numpy(ak.num(raw.px, axis=1)))
     px, py, pz, e = (np.asarray(ak.to_numpy(ak.flatten(x)), dtype=np.float64) for x in (raw.px, raw.py, raw.pz, raw.energy))
@@ -182,8 +186,34 @@ def _large_r_jets(momenta: ak.Array, rng: np.random.Generator) -> ak.Array:
         **{f"tau{n}": tau[:, n - 1] for n in range(1, 5)},
     }
     event = np.repeat(np.arange(len(counts)), counts)
-    collection = _zip({k: v.astype(_F32) for k, v in fields.items()}, np.bincount(event[keep], minlength=len(counts)))
-    return _sorted_by_pt(collection)
+    kept_counts = np.bincount(event[keep], minlength=len(counts))
+    jet_dirs = _zip({"eta": eta[keep], "phi": phi[keep]}, kept_counts)
+    weak_b = weakly_decaying(parts.b_hadron, parts.daughter1, parts.daughter2, parts.start)
+    n_b = count_in_cone(jet_dirs, parts.records(weak_b, ("eta", "phi")), R_FAT) if keep.any() else np.zeros(0, np.int32)
+    collection = _zip({**{k: v.astype(_F32) for k, v in fields.items()},
+                       "particleNetMD_Xbb": xbb_score(n_b, rng), "nBHadrons": n_b.astype(np.uint8)}, kept_counts)
+    return {"FatJet": _sorted_by_pt(collection), **_constituents(parts, raw, keep, event, (pt * response)[keep], response[keep])}
+
+
+def _constituents(parts: _Particles, raw: Any, keep: np.ndarray, event: np.ndarray, smeared_pt: np.ndarray,
+                  response: np.ndarray) -> dict[str, ak.Array]:
+    """PFCands / FatJetPFCands of the kept jets, in the final (pT-ordered) FatJet order."""
+    visible = np.flatnonzero(parts.visible)
+    vis_start = np.concatenate([[0], np.cumsum(parts.counts(parts.visible))[:-1]])
+    per_jet = ak.flatten(raw.constituent_index, axis=1)
+    sizes = np.asarray(ak.to_numpy(ak.num(per_jet, axis=1)))
+    local = np.asarray(ak.to_numpy(ak.flatten(per_jet)), dtype=np.int64)
+    flat = visible[local + np.repeat(vis_start[event], sizes)]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    index = [flat[bounds[k]:bounds[k + 1]] for k in np.flatnonzero(keep)]
+    jet_event = event[keep]
+    order = np.lexsort((-smeared_pt, jet_event))
+    slot = np.empty(len(order), np.int64)
+    first = np.concatenate([[0], np.cumsum(np.bincount(jet_event, minlength=parts.n_events))[:-1]])
+    slot[order] = np.arange(len(order)) - first[jet_event[order]]
+    particles = {"pt": parts.pt, "eta": parts.eta, "phi": parts.phi, "pid": parts.pid,
+                 "mass": _mass(parts.e, parts.px, parts.py, parts.pz)}
+    return pf_candidates(index, jet_event, slot, response, particles, parts.n_events)
 
 
 def _relative_isolation(parts: _Particles, index: np.ndarray, cone: float) -> np.ndarray:
@@ -261,13 +291,18 @@ def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool 
     met_x = -sum_px + soft_sigma * rng.standard_normal(parts.n_events)
     met_y = -sum_py + soft_sigma * rng.standard_normal(parts.n_events)
     if fat_jets_on:
-        fat = _large_r_jets(momenta, rng)
+        large_r = _large_r_jets(parts, momenta, rng)
     else:
-        fat = _zip({k: np.zeros(0, _F32) for k in ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3", "tau4")},
-                   np.zeros(parts.n_events, np.int64))
+        none = np.zeros(parts.n_events, np.int64)
+        large_r = {
+            "FatJet": _zip({**{k: np.zeros(0, _F32) for k in ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2",
+                                                                "tau3", "tau4", "particleNetMD_Xbb")},
+                            "nBHadrons": np.zeros(0, np.uint8)}, none),
+            **pf_candidates([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), {}, parts.n_events),
+        }
     return {
         "Jet": jets,
-        "FatJet": fat,
+        **large_r,
         **leptons,
         **det.single_lepton_trigger(leptons["Electron"], leptons["Muon"], rng),
         "MET_pt": np.hypot(met_x, met_y).astype(_F32),

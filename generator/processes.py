@@ -17,7 +17,18 @@ name                          process                                           
 ``ssm_wprime_<m>``            SSM W'(m) -> W Z', mZ' = m - 250 GeV, W -> l nu,       102
                               Z' -> qq
 ``lq_<m>``                    scalar leptoquark pairs (gg, qqbar), LQ -> u e          103
+``yxh_<mY>_<mX>``             Y(mY) -> X(mX) H, H -> bb, X -> ud/cs                  104
+``yxh_qqq_<mY>_<mX>``         as above, X -> u dbar g (three prongs)                 105
+``yxh_hf_<mY>_<mX>``          as above, X -> c bbar (heavy flavour)                  106
+``yxh_dark_<mY>_<mX>``        as above, X -> qv qvbar, Pythia HiddenValley shower    107
 ===========================  =====================================================  ===========
+
+Y -> X H uses Pythia's W' as Y (its generic decay channels work with meMode 100, while a Z' or
+H2 with only a new channel has zero width and fails at init) and X as a new charged vector
+(9000003) so that charge is conserved; the large-R jets do not see the charges. The dark-shower
+X decays to hidden-valley quarks (SU(3), one flavour, Lambda = 10 GeV, dark pions/rhos of
+20 GeV decaying back to d dbar): that decay cannot carry X's charge, so Pythia's event check is
+off for that sample only.
 
 The two ttbar entries split "at least one W -> e/mu nu" into disjoint halves because Pythia's
 ``onPosIfAny`` followed by ``onNegIfAny`` on the same channel keeps only the last side (verified:
@@ -49,6 +60,7 @@ __all__ = [
     "lepton_sm_processes",
     "signal_process",
     "signal_kind",
+    "YXH_TOPOLOGIES",
 ]
 
 #: Signal points the seeds name; any other mass point of the same families also parses.
@@ -62,6 +74,18 @@ NAMED_SIGNALS: dict[str, tuple[str, ...]] = {
         "wprime_3500_500_100",
     ),
     "lepton": ("ssm_wprime_2000", "ssm_wprime_3000", "lq_1000", "lq_1500"),
+}
+#: Y -> X H points (the published largest excess: mX ~ 85 GeV, mY ~ 3.7 TeV), one per X topology.
+NAMED_SIGNALS["dijet"] += ("yxh_3700_85", "yxh_2000_100", "yxh_qqq_2000_100", "yxh_hf_2000_100", "yxh_dark_2000_100")
+#: X decay channels (meMode 100) by topology of ``yxh_[topology_]<mY>_<mX>``.
+YXH_TOPOLOGIES: dict[str, tuple[str, ...]] = {
+    "qq": ("9000003:oneChannel = 1 0.5 100 2 -1", "9000003:addChannel = 1 0.5 100 4 -3"),
+    "qqq": ("9000003:oneChannel = 1 1.0 100 2 -1 21",),
+    "hf": ("9000003:oneChannel = 1 1.0 100 4 -5",),
+    "dark": ("9000003:oneChannel = 1 1.0 100 4900101 -4900101", "Check:event = off",
+             "HiddenValley:Ngauge = 3", "HiddenValley:nFlav = 1", "HiddenValley:FSR = on",
+             "HiddenValley:fragment = on", "HiddenValley:alphaOrder = 1", "HiddenValley:Lambda = 10",
+             "HiddenValley:pTminFSR = 11", "4900101:m0 = 10", "4900111:m0 = 20", "4900113:m0 = 20"),
 }
 
 LEPTON_SM_PROCESSES: tuple[str, ...] = ("wjets", "ttbar_wplus_lep", "ttbar_wminus_lep", "singletop", "zjets")
@@ -165,6 +189,22 @@ def _wprime_abc(m_a: float, m_b: float, m_c: float) -> tuple[str, ...]:
     )
 
 
+def _yxh(m_y: float, m_x: float, topology: str) -> tuple[str, ...]:
+    """Y(mY) -> X(mX) H with H -> bb; Y is Pythia's W' (window [0.8, 1.2] mY), X a new vector."""
+    x_win = f"{m_x:g} {0.01 * m_x:g} {0.5 * m_x:g} {1.5 * m_x:g} 0"
+    return (
+        "NewGaugeBoson:ffbar2Wprime = on",
+        f"34:m0 = {m_y:g}", f"34:mMin = {0.8 * m_y:g}", f"34:mMax = {1.2 * m_y:g}",
+        "Wprime:coup2WZ = 1",
+        f"9000003:new = Xres+ Xres- 3 3 0 {x_win}",
+        "9000003:isResonance = on",
+        *YXH_TOPOLOGIES[topology],
+        "25:onMode = off", "25:onIfAny = 5",
+        "34:onMode = off",
+        "34:addChannel = 1 1.0 100 25 9000003",
+    )
+
+
 def _ssm_wprime(m_wprime: float) -> tuple[str, ...]:
     """SSM W' -> W Z' with mZ' = mW' - 250 GeV, W -> e/mu nu, Z' -> quarks."""
     m_zprime = m_wprime - 250.0
@@ -190,12 +230,14 @@ _SIGNAL_PATTERNS = {
     "dijet": re.compile(r"^wprime_(\d+)_(\d+)_(\d+)$"),
     "ssm": re.compile(r"^ssm_wprime_(\d+)$"),
     "lq": re.compile(r"^lq_(\d+)$"),
+    "yxh": re.compile(r"^yxh_(?:(qqq|hf|dark)_)?(\d+)_(\d+)$"),
 }
+_YXH_TRUTH_IDS = {"qq": 104, "qqq": 105, "hf": 106, "dark": 107}
 
 
 def signal_kind(name: str) -> str:
     """Which sample kind (``dijet`` or ``lepton``) a signal name belongs to."""
-    if _SIGNAL_PATTERNS["dijet"].match(name):
+    if _SIGNAL_PATTERNS["dijet"].match(name) or _SIGNAL_PATTERNS["yxh"].match(name):
         return "dijet"
     if _SIGNAL_PATTERNS["ssm"].match(name) or _SIGNAL_PATTERNS["lq"].match(name):
         return "lepton"
@@ -204,7 +246,8 @@ def signal_kind(name: str) -> str:
 
 def _unknown_signal_message(name: str) -> str:
     known = ", ".join(n for names in NAMED_SIGNALS.values() for n in names)
-    return (f"unknown signal {name!r}: use wprime_<mA>_<mB>_<mC> (dijet), ssm_wprime_<m> or lq_<m> "
+    return (f"unknown signal {name!r}: use wprime_<mA>_<mB>_<mC> or yxh_[qqq_|hf_|dark_]<mY>_<mX> (dijet), "
+            "ssm_wprime_<m> or lq_<m> "
             f"(lepton), masses in GeV; named points: {known}")
 
 
@@ -217,6 +260,14 @@ def signal_process(name: str) -> ProcessSpec:
         return ProcessSpec(name, 101, True, _wprime_abc(m_a, m_b, m_c),
                            f"W'({m_a:g}) -> B({m_b:g}) C({m_c:g}), B,C -> qq",
                            {"m_a_gev": m_a, "m_b_gev": m_b, "m_c_gev": m_c})
+    if match := _SIGNAL_PATTERNS["yxh"].match(name):
+        topology = match.group(1) or "qq"
+        m_y, m_x = float(match.group(2)), float(match.group(3))
+        if m_x <= 0 or m_x + 125.0 >= 0.8 * m_y:
+            raise ConfigError(f"signal {name!r}: need 0 < mX and mX + mH(125) < 0.8 mY")
+        return ProcessSpec(name, _YXH_TRUTH_IDS[topology], True, _yxh(m_y, m_x, topology),
+                           f"Y({m_y:g}) -> X({m_x:g}) H, H -> bb, X -> {topology}",
+                           {"m_y_gev": m_y, "m_x_gev": m_x})
     if match := _SIGNAL_PATTERNS["ssm"].match(name):
         m_w = float(match.group(1))
         if m_w < 600:

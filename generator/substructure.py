@@ -50,6 +50,8 @@ class FatJetsRaw(NamedTuple):
     energy: ak.Array
     msoftdrop: ak.Array
     tau: ak.Array  # per jet: [tau1, tau2, tau3, tau4]
+    #: per event, per jet: indices of the ungroomed constituents into that event's input particles
+    constituent_index: ak.Array | None = None
 
 
 def _momenta(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, counts: np.ndarray) -> ak.Array:
@@ -76,6 +78,7 @@ def fat_jets(particles: ak.Array, min_pt_gev: float, max_abs_eta: float) -> FatJ
     sequence = fastjet.ClusterSequence(particles, _ANTIKT_FAT)
     jets = sequence.inclusive_jets(min_pt_gev)
     constituents = sequence.constituents(min_pt_gev)
+    constituent_index = sequence.constituent_index(min_pt_gev)
     jpx, jpy, jpz, je = _flat_fields(jets)
     jet_pt = np.hypot(jpx, jpy)
     jet_eta = np.arcsinh(np.divide(jpz, jet_pt, out=np.zeros_like(jpz), where=jet_pt > 0))
@@ -83,11 +86,12 @@ def fat_jets(particles: ak.Array, min_pt_gev: float, max_abs_eta: float) -> FatJ
     jets_per_event = ak.to_numpy(ak.num(jets, axis=1))
     keep = ak.unflatten(keep_flat, jets_per_event)
     constituents = constituents[keep]
+    constituent_index = constituent_index[keep]
     jet_pt = jet_pt[keep_flat]
     n_kept = ak.to_numpy(ak.sum(keep, axis=1)).astype(np.int64)
     if keep_flat.sum() == 0:
         empty = ak.unflatten(np.zeros(0), np.zeros(n_events, dtype=np.int64))
-        return FatJetsRaw(empty, empty, empty, empty, empty, ak.unflatten(np.zeros((0, 4)), n_kept))
+        return FatJetsRaw(empty, empty, empty, empty, empty, ak.unflatten(np.zeros((0, 4)), n_kept), constituent_index)
 
     per_jet = ak.flatten(constituents, axis=1)  # one list of constituents per jet
     cpx, cpy, cpz, ce = _flat_fields(per_jet)
@@ -118,6 +122,7 @@ def fat_jets(particles: ak.Array, min_pt_gev: float, max_abs_eta: float) -> FatJ
         energy=ak.unflatten(sums[3], n_kept),
         msoftdrop=ak.unflatten(msoftdrop, n_kept),
         tau=ak.unflatten(taus, n_kept),
+        constituent_index=constituent_index,
     )
 
 

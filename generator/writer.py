@@ -37,7 +37,7 @@ TRUTH_BRANCHES: dict[str, str] = {
     "truth_is_signal": "bool",
     "truth_pthat": "float32",
 }
-COLLECTIONS = ("Jet", "FatJet", "Electron", "Muon", "Photon", "TrigObj")
+COLLECTIONS = ("Jet", "FatJet", "Electron", "Muon", "Photon", "TrigObj", "PFCands", "FatJetPFCands")
 
 
 class ChunkWriter:
