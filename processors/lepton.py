@@ -23,9 +23,12 @@ each step sees only the objects that survived the previous ones:
 5. photon-jet: jet removed if Delta R < 0.4 to a photon.
 
 Preselection (cutflow steps, the last one ``lumi_mask``: the data-quality mask of a data dataset
-when ``lumi_masks`` names one, else it cuts nothing): trigger (OR of the configured HLT bits the file has; skipped when
-it has none), >= 1 lepton with pT > 60, trigger matching of such a lepton to a same-flavour
-``TrigObj`` within Delta R < 0.1 (when the file has trigger objects), >= 1 jet (light or b).
+when ``lumi_masks`` names one, else it cuts nothing): trigger (OR of the configured single-lepton
+triggers the file has; a file with none of them is a :class:`BadInputError` unless the config says
+``trigger: none``, which skips the trigger and matching steps), >= 1 lepton with pT > 60, trigger
+matching of such a lepton (NanoAOD: a same-flavour ``TrigObj`` within Delta R < 0.1, when the file
+has trigger objects; PHYSLITE: the lepton is among the objects its flavour's chains matched),
+>= 1 jet (light or b).
 """
 
 from __future__ import annotations
@@ -38,15 +41,17 @@ import numpy as np
 from pydantic import Field
 
 from adsearch.config import StrictModel
+from adsearch.errors import BadInputError
 from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.object_selection import object_steps
 from adsearch.processors.objects import ObjectReader
 from adsearch.processors.overlap import flat_offsets, overlap_alive
+from adsearch.processors.reading import no_trigger_reason
 from adsearch.processors.rmm import RMMConfig
 
 __all__ = ["LeptonConfig", "LeptonProcessor", "LeptonObjects", "select_lepton_objects", "object_cutflow",
-           "selected_objects", "MASS_COLUMNS", "CUTFLOW_STEPS"]
+           "selected_objects", "trigger_branches", "trigger_description", "MASS_COLUMNS", "CUTFLOW_STEPS"]
 
 #: column -> (first object, second object): leading light jet "j", b-jet "b", e, mu, gamma.
 MASS_COLUMNS: dict[str, tuple[str, str]] = {
@@ -99,6 +104,9 @@ class LeptonConfig(StrictModel):
         "e24_lhmedium_L1EM20VH", "e60_lhmedium", "e120_lhloose", "mu20_iloose_L1MU15", "mu40",  # 2015
         "e26_lhtight_nod0_ivarloose", "e60_lhmedium_nod0", "e140_lhloose_nod0", "mu26_ivarmedium", "mu50",  # 2016-18
     ], description="ATLAS single-electron and single-muon chains (PHYSLITE: read from the TrigMatch containers)")
+    trigger: Literal["hlt", "none"] = Field(
+        "hlt", description="hlt: the OR of the configured triggers and trigger matching; a file with none of them "
+        "is an error. none: no trigger step (files without trigger information, e.g. a private skim)")
     trigger_match_dr: float = 0.1
     absent_collections: list[Literal["Photon"]] = Field(
         default_factory=list,
@@ -197,6 +205,8 @@ def _identified(reader: ObjectReader, config: LeptonConfig) -> dict[str, tuple[_
     for kind, objects in (("electron", _Flat.of(reader.electrons(), skip=_UNUSED)),
                           ("muon", _Flat.of(reader.muons(), skip=_UNUSED)),
                           ("photon", _Flat.of(reader.photons())), ("jet", _Flat.of(reader.jets()))):
+        if reader.kind == "physlite" and kind in ("electron", "muon"):  # for trigger matching by element link
+            objects.fields["index"] = np.arange(objects.offsets[-1]) - np.repeat(objects.offsets[:-1], objects.counts)
         steps = object_steps(kind, objects.fields, config, reader.missing)
         extra = {"electron": config.electron_reliso_max, "muon": config.muon_reliso_max}.get(kind)
         if extra is not None:
@@ -240,9 +250,56 @@ def select_lepton_objects(reader: ObjectReader, config: LeptonConfig) -> LeptonO
     return LeptonObjects({kind: flat.to_ak() for kind, flat in _select_flat(reader, config).items()})
 
 
+def trigger_description(config: LeptonConfig) -> str:
+    """What the trigger step of a run with ``config`` does (recorded in the store and summary)."""
+    if config.trigger == "none":
+        return "none (trigger: none in the processor config; no trigger step, no trigger matching)"
+    return "hlt: OR of the configured single-lepton triggers, the selected lead lepton matched to a trigger object"
+
+
+def trigger_branches(config: LeptonConfig, schema: str) -> tuple[str, ...]:
+    """Branches any one of which gives a file trigger information for ``config`` (none: no trigger)."""
+    if config.trigger == "none":
+        return ()
+    if schema == "physlite":
+        return tuple(f"AnalysisTrigMatch_HLT_{n}AuxDyn.TrigMatchedObjects" for n in config.physlite_triggers)
+    return tuple(f"HLT_{n}" for n in config.triggers)
+
+
+def _physlite_matched(reader: ObjectReader, objects: LeptonObjects, config: LeptonConfig) -> np.ndarray:
+    """PHYSLITE: is a selected lead-pT lepton among the offline objects its flavour's chains
+    matched (``TrigMatch_HLT_<chain>`` element links: ``m_persIndex`` into the chain's own
+    flavour's container; a single-electron chain's name starts with ``e``, a muon one's with ``mu``)?"""
+    n = len(reader.events)
+    matched = np.zeros(n, dtype=bool)
+    _decision, found = reader.trigger(tuple(config.physlite_triggers))
+    for kind in ("electron", "muon"):
+        chains = [c for c in found if (c.startswith("mu") if kind == "muon" else c.startswith("e"))]
+        leps = objects[kind]
+        leps = leps[leps.pt > config.lead_lepton_pt_min_gev]
+        if not chains or "index" not in ak.fields(leps):
+            continue
+        lep_event = np.repeat(np.arange(n, dtype=np.int64), np.asarray(ak.num(leps, axis=1)))
+        lep_keys = lep_event * _KEY_STRIDE + np.asarray(ak.flatten(leps["index"]), dtype=np.int64)
+        for chain in chains:
+            links = ak.flatten(reader.events[f"TrigMatch_HLT_{chain}"]["m_persIndex"], axis=2)
+            link_event = np.repeat(np.arange(n, dtype=np.int64), np.asarray(ak.num(links, axis=1)))
+            link_keys = link_event * _KEY_STRIDE + np.asarray(ak.flatten(links), dtype=np.int64)
+            hit = np.isin(lep_keys, link_keys)
+            matched[lep_event[hit]] = True
+    return matched
+
+
+_KEY_STRIDE = 1 << 32  # (event, object index) -> one int64 key
+
+
 def _trigger_matched(reader: ObjectReader, objects: LeptonObjects, config: LeptonConfig) -> np.ndarray | None:
     """Does a lead-pT lepton match a same-flavour trigger object? None when the file has none."""
-    if reader.kind != "nanoaod" or "TrigObj" not in reader._fields or config.trigger_match_dr <= 0:
+    if config.trigger_match_dr <= 0:
+        return None
+    if reader.kind == "physlite":
+        return _physlite_matched(reader, objects, config)
+    if "TrigObj" not in reader._fields:
         return None
     trig = reader.events["TrigObj"]
     trig = ak.zip({"eta": trig["eta"], "phi": trig["phi"], "id": trig["id"]})
@@ -316,8 +373,12 @@ def _preselect_flat(reader: ObjectReader, config: LeptonConfig) -> tuple[dict[st
     cutflow = Cutflow(CUTFLOW_STEPS)
     mask = np.ones(len(weight), dtype=bool)
     cutflow.fill("input", weight)
-    trigger, _found = reader.trigger(tuple(config.physlite_triggers if reader.kind == "physlite" else config.triggers))
-    if trigger is not None:
+    trigger = None
+    if config.trigger == "hlt":
+        names = tuple(config.physlite_triggers if reader.kind == "physlite" else config.triggers)
+        trigger, _found = reader.trigger(names)
+        if trigger is None:
+            raise BadInputError(reader.filename, no_trigger_reason([f"HLT_{n}" for n in names]))
         mask &= trigger
     cutflow.fill("trigger", weight[mask])
     lead_pt = config.lead_lepton_pt_min_gev

@@ -36,7 +36,7 @@ from adsearch.store_io import is_url
 
 __all__ = [
     "InputFile", "Dataset", "load_fileset", "schema_for_tree", "open_events", "check_input_file",
-    "to_coffea_fileset", "SCHEMAS", "is_url", "limit_files", "uproot_options",
+    "to_coffea_fileset", "SCHEMAS", "is_url", "limit_files", "uproot_options", "no_trigger_reason",
 ]
 
 #: tree name -> schema key
@@ -265,11 +265,20 @@ def _scalar_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if isinstance(v, (str, int, float, bool))}
 
 
-def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
+def no_trigger_reason(names: tuple[str, ...] | list[str]) -> str:
+    """The one line a file without trigger information fails with (and how to run it anyway)."""
+    shown = ", ".join(list(names)[:4]) + (", ..." if len(names) > 4 else "")
+    return (f"no trigger information: none of the configured triggers ({shown}) is in the file; "
+            "set `trigger: none` in the processor config to process it without a trigger")
+
+
+def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = (),
+                     trigger: tuple[str, ...] = ()) -> dict[str, Any]:
     """Open a file and check it can feed a processor; return its description for the store.
 
     ``required`` lists branch alternatives, e.g. ``(("MET_pt", "PFMET_pt"),)``: one of each group
-    must exist. Raises :class:`BadInputError` naming the file and the problem.
+    must exist; ``trigger``: trigger branches of which one must exist. Raises
+    :class:`BadInputError` naming the file and the problem.
     """
     import uproot
 
@@ -299,6 +308,9 @@ def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()
         missing = [" or ".join(group) for group in required if not any(_has_branch(keys, b) for b in group)]
         if missing:
             raise BadInputError(file.path, f"missing branches: {', '.join(missing)}")
+        if trigger and not any(_has_branch(keys, b) for b in trigger):
+            raise BadInputError(file.path, no_trigger_reason([b.split("AuxDyn")[0].replace("AnalysisTrigMatch_", "")
+                                                              for b in trigger]))
         uuid = str(handle.file.uuid)
     # provenance: a local path made absolute, a URL exactly as given
     where = file.path if is_url(file.path) else str(Path(file.path).resolve())

@@ -49,7 +49,7 @@ _NANO_IDS = (("run",), ("luminosityBlock",), ("event",))
 _REQUIRED: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
     ("lepton", "nanoaod"): _NANO_IDS + tuple((f"{c}_{f}",) for c in ("Jet", "Electron", "Muon", "Photon")
                                               for f in ("pt", "eta", "phi", "mass") if (c, f) != ("Photon", "mass"))
-    + (("Jet_btagDeepFlavB",), ("Electron_cutBased",), ("Electron_pfRelIso03_all",), ("Muon_tightId",),
+    + (("Jet_btagDeepFlavB",), ("Electron_cutBased",), ("Electron_pfRelIso03_all",), ("Muon_mediumId",),
        ("Muon_pfRelIso04_all",), ("Photon_cutBased", "Photon_cutBasedBitmap"),
        ("MET_pt", "PFMET_pt", "PuppiMET_pt")),
     ("dijet", "nanoaod"): _NANO_IDS + tuple((f"FatJet_{f}",) for f in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3", "tau4")),
@@ -73,6 +73,7 @@ class DatasetSummary:
     resumed: bool = False
     n_units: int = 0  # work units in this run (0 when the whole dataset was already stored)
     n_units_resumed: int = 0  # of which loaded from committed parts instead of processed
+    trigger: str = ""  # what the trigger step did (lepton: "hlt: ..." or "none (...)")
 
     @property
     def n_units_processed(self) -> int:
@@ -108,7 +109,8 @@ class ProcessSummary:
         return sum(d.n_units_processed for d in self.datasets.values())
 
     def table(self) -> str:
-        return "\n\n".join(d.cutflow.table(f"dataset {d.name} ({d.n_files} files)")
+        return "\n\n".join(d.cutflow.table(f"dataset {d.name} ({d.n_files} files)"
+                                           + (f"; trigger {d.trigger}" if d.trigger else ""))
                            for d in self.datasets.values())
 
 
@@ -122,24 +124,34 @@ def _processor_classes(kind: str) -> tuple[type, type]:
     raise ConfigError(f"unknown processor {kind!r}; choose one of {PROCESSOR_KINDS}")
 
 
-def _check_files(kind: str, datasets: list[Dataset], client: Any,
-                 absent: tuple[str, ...] = ()) -> dict[str, dict[str, Any] | BadInputError]:
+def _check_files(kind: str, datasets: list[Dataset], client: Any, absent: tuple[str, ...] = (),
+                 trigger: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any] | BadInputError]:
     """Describe every input file (size, ROOT uuid, entries) or the BadInputError it raises.
 
-    ``absent``: NanoAOD collections the config declares absent (a skim): not required."""
+    ``absent``: NanoAOD collections the config declares absent (a skim): not required.
+    ``trigger``: schema -> trigger branches of which a file must have one."""
     def check(path_tree: tuple[str, str, str]) -> dict[str, Any] | BadInputError:
         from adsearch.processors.reading import InputFile
         path, tree, schema = path_tree
         required = tuple(alts for alts in _REQUIRED[(kind, schema)]
                          if not any(a.split("_")[0] in absent for a in alts))
         try:
-            return check_input_file(InputFile(path, tree), required)
+            return check_input_file(InputFile(path, tree), required, (trigger or {}).get(schema, ()))
         except BadInputError as exc:
             return exc
 
     jobs = [(f.path, f.treename, f.schema) for d in datasets for f in d.files]
     results = run_tasks(check, [(job,) for job in jobs], client)
     return {job[0]: result for job, result in zip(jobs, results)}
+
+
+def _trigger_branches(kind: str, cfg: Any) -> dict[str, tuple[str, ...]]:
+    """schema -> the trigger branches the input check asks for (lepton processor with triggers)."""
+    if kind != "lepton":
+        return {}
+    from adsearch.processors.lepton import trigger_branches
+
+    return {schema: trigger_branches(cfg, schema) for schema in ("nanoaod", "physlite")}
 
 
 def _already_done(store: str | Path, dataset: Dataset, files: list[dict[str, Any]], chash: str) -> bool:
@@ -308,7 +320,8 @@ def run_processor(
     phases: dict[str, float] = {}
     with context as active:
         tick = time.perf_counter()
-        checked = _check_files(kind, datasets, active, tuple(getattr(cfg, "absent_collections", ())))
+        checked = _check_files(kind, datasets, active, tuple(getattr(cfg, "absent_collections", ())),
+                               _trigger_branches(kind, cfg))
         phases["check"] = time.perf_counter() - tick
         bad = {p: r for p, r in checked.items() if isinstance(r, BadInputError)}
         if bad and not skip_bad_files:
@@ -365,8 +378,10 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
              "processor": kind, "config_hash": chash, "settings": settings,
              "n_events_in": int(cutflow.passed[0])}
     if kind == "lepton":
+        from adsearch.processors.lepton import LeptonConfig, trigger_description
         from adsearch.processors.rmm import RMMConfig, feature_names
         attrs["rmm_features"] = feature_names(RMMConfig(**settings["config"]["rmm"]))
+        attrs["trigger"] = trigger_description(LeptonConfig(**settings["config"]))
     from adsearch.processors.normalisation import stored_sum_of_weights
 
     attrs["sum_of_weights"] = stored_sum_of_weights([f.path for f in d.files if f.path not in skipped])
@@ -376,11 +391,13 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
         zstore.remove_parts(store, d.name)
     return DatasetSummary(d.name, len(files), int(cutflow.passed[0]), n_out, sum(u.n_rmm for u in ordered),
                           cutflow, skipped, n_units=len(units),
-                          n_units_resumed=sum(bool(u.get("resumed")) for u in units.values()))
+                          n_units_resumed=sum(bool(u.get("resumed")) for u in units.values()),
+                          trigger=str(attrs.get("trigger", "")))
 
 
 def _summary_from_store(store: Path, d: Dataset) -> DatasetSummary:
     attrs = zarr.open_group(str(store), mode="r")[d.name].attrs
     cutflow = Cutflow.from_dict(attrs["cutflow"])
     return DatasetSummary(d.name, len(attrs["files"]), int(attrs["n_events_in"]), int(attrs["n_events"]),
-                          int(attrs["n_rmm"]), cutflow, dict(attrs.get("skipped_files", {})), resumed=True)
+                          int(attrs["n_rmm"]), cutflow, dict(attrs.get("skipped_files", {})), resumed=True,
+                          trigger=str(attrs.get("trigger", "")))

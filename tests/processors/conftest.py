@@ -22,12 +22,15 @@ _COLLECTIONS = {
 
 def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0,
                    nan_branch: str | None = None, drop: tuple[str, ...] = (),
-                   fatjet_mass: tuple[float, float] = (30.0, 300.0), trigger: bool = False) -> Path:
+                   fatjet_mass: tuple[float, float] = (30.0, 300.0), trigger: str = "all") -> Path:
     """Write a small NanoAOD-like file (uproot mktree with nX counters), lepton+jets-like events.
 
     ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests);
-    ``fatjet_mass`` is the (uniform) large-R jet mass range in GeV; ``trigger`` adds HLT bits and
-    one ``TrigObj`` per electron and muon, of a random id (11, 13 or 22) at Delta R 0-0.25 from it.
+    ``fatjet_mass`` is the (uniform) large-R jet mass range in GeV. ``trigger``: "all" writes the
+    single-lepton bits HLT_IsoMu24 and HLT_Ele32_WPTight_Gsf fired in every event and no trigger
+    objects (a pre-triggered skim: the trigger step keeps every event, matching is not possible);
+    "random" random HLT bits and one ``TrigObj`` per electron and muon, of a random id (11, 13 or
+    22) at Delta R 0-0.25 from it; "none" no trigger information at all.
     """
     rng = np.random.default_rng(seed)
     counts = {"Jet": rng.integers(0, 7, n_events), "Electron": rng.integers(0, 3, n_events),
@@ -77,7 +80,9 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
     if nan_branch in flat:
         flat[nan_branch] = flat[nan_branch].astype(np.float32)
         flat[nan_branch][n_events // 2] = np.nan
-    if trigger:
+    if trigger == "all":
+        flat["HLT_IsoMu24"] = flat["HLT_Ele32_WPTight_Gsf"] = np.ones(n_events, dtype=bool)
+    elif trigger == "random":
         flat["HLT_IsoMu24"] = rng.random(n_events) < 0.5
         flat["HLT_Ele32_WPTight_Gsf"] = rng.random(n_events) < 0.3
         flat["HLT_NotConfigured"] = rng.random(n_events) < 0.5
@@ -89,7 +94,7 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
             if name in data:
                 branches.setdefault(coll, {})
                 branches[coll][field] = data[name]
-    if trigger:
+    if trigger == "random":
         branches["TrigObj"] = _trigger_objects(rng, data)
     jagged = [coll for coll in (*_COLLECTIONS, "TrigObj") if coll in branches]
     path.parent.mkdir(parents=True, exist_ok=True)

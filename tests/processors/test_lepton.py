@@ -20,6 +20,7 @@ from adsearch.processors.lepton import (
     select_lepton_objects,
     selected_objects,
 )
+from adsearch.errors import BadInputError
 from adsearch.processors.objects import ObjectReader
 from adsearch.processors.reading import open_events
 
@@ -143,7 +144,7 @@ def test_cutflow_closes_and_matches_rows(gen_events) -> None:
 @pytest.fixture(scope="module")
 def trigger_file(make_nano, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated events with HLT bits and trigger objects of every flavour near the leptons."""
-    return make_nano(tmp_path_factory.mktemp("trig") / "trigger.root", 3000, seed=31, trigger=True)
+    return make_nano(tmp_path_factory.mktemp("trig") / "trigger.root", 3000, seed=31, trigger="random")
 
 
 def _raw_hlt(tree, names: list[str]) -> np.ndarray:
@@ -167,9 +168,11 @@ def test_trigger_step_uses_hlt_bits_when_present(source: str, trigger_file: Path
         assert 0 < cutflow.passed[1] == int(expected.sum()) < cutflow.passed[0]
         assert not mask[~expected].any()
     assert _raw_hlt(tree, single).sum() < _raw_hlt(tree, LeptonConfig().triggers).sum()  # the OR counts
-    for absent in ([], ["NoSuchTrigger"]):  # no configured bit in the file: the step cuts nothing
-        _, _, cutflow_none, _, _ = _preselect(reader, LeptonConfig(triggers=absent))
-        assert cutflow_none.passed[1] == cutflow_none.passed[0]
+    for absent in ([], ["NoSuchTrigger"]):  # no configured bit in the file: an error, never passed silently
+        with pytest.raises(BadInputError, match="no trigger information.*set `trigger: none`"):
+            _preselect(reader, LeptonConfig(triggers=absent))
+        _, _, cutflow_none, _, _ = _preselect(reader, LeptonConfig(triggers=absent, trigger="none"))
+        assert cutflow_none.passed[1] == cutflow_none.passed[0] and cutflow_none.passed[3] == cutflow_none.passed[2]
 
 
 def _reference_match(path: Path, objects, pt_min: float, max_dr: float, same_flavour: bool = True) -> np.ndarray:

@@ -107,7 +107,7 @@ def test_a_skim_without_photons_runs_when_the_collection_is_declared_absent(real
     events = real_file("nano_tt_v12")[1]
     with pytest.raises(BadInputError, match="missing collection"):
         _preselect(ObjectReader(events), LeptonConfig())
-    config = LeptonConfig(absent_collections=["Photon"])
+    config = LeptonConfig(absent_collections=["Photon"], trigger="none")  # the skim has no HLT bits either
     objects, mask, cutflow, *_ = _preselect(ObjectReader(events, absent_collections=config.absent_collections), config)
     assert int(ak.sum(ak.num(objects["photon"]))) == 0 and len(mask) == len(events)
     assert cutflow.passed[0] == len(events)
@@ -138,10 +138,74 @@ def test_processing_the_real_skim_without_photons(tmp_path: Path) -> None:
 
     skim = str(Path(__file__).resolve().parents[1] / "data" / "real" / "nano_tt_v12.root")
     with pytest.raises(AdsearchError, match="Photon"):
-        run_processor("lepton", {"tt": [skim]}, tmp_path / "a.zarr", n_workers=0, progress=False)
+        run_processor("lepton", {"tt": [skim]}, tmp_path / "a.zarr", n_workers=0, progress=False,
+                      config={"trigger": "none"})
     summary = run_processor("lepton", {"tt": [skim]}, tmp_path / "b.zarr", n_workers=0, progress=False,
-                            config={"absent_collections": ["Photon"]})
+                            config={"absent_collections": ["Photon"], "trigger": "none"})
     assert summary.datasets["tt"].cutflow.passed[0] == 200
     store = open_store(tmp_path / "b.zarr")
     assert store.run_attrs["config"]["config"]["absent_collections"] == ["Photon"]  # recorded in the store
     assert store.n_events("tt") == 0 or int(store.read("tt", ["n_photon"])["n_photon"].sum()) == 0
+
+
+def test_a_file_without_trigger_information_fails_unless_the_config_says_none(tmp_path: Path, make_nano) -> None:
+    """Never passed silently: one line naming the file and the way out; with ``trigger: none`` the
+    run goes through, and the store and summary say which trigger step ran."""
+    from adsearch.errors import BadInputError
+    from adsearch.processors.run import run_processor
+    from adsearch.store import open_store
+
+    bare = make_nano(tmp_path / "bare.root", 300, seed=4, trigger="none")
+    fired = make_nano(tmp_path / "fired.root", 300, seed=4, first_event=5000)
+    with pytest.raises(BadInputError, match=r"bare\.root: no trigger information.*set `trigger: none`") as error:
+        run_processor("lepton", {"d": [str(fired), str(bare)]}, tmp_path / "a.zarr", n_workers=0, progress=False)
+    assert "\n" not in str(error.value)
+    none = run_processor("lepton", {"d": [str(bare)]}, tmp_path / "b.zarr", n_workers=0, progress=False,
+                         config={"trigger": "none"})
+    hlt = run_processor("lepton", {"d": [str(fired)]}, tmp_path / "c.zarr", n_workers=0, progress=False)
+    assert none.datasets["d"].trigger.startswith("none") and hlt.datasets["d"].trigger.startswith("hlt")
+    assert open_store(tmp_path / "b.zarr").attrs("d")["trigger"] == none.datasets["d"].trigger
+    assert open_store(tmp_path / "c.zarr").attrs("d")["trigger"] == hlt.datasets["d"].trigger
+    assert "trigger none" in none.table()
+    # the same events: identical selections (the fixture's bits fire in every event)
+    assert none.datasets["d"].cutflow.passed[-1] == hlt.datasets["d"].cutflow.passed[-1] > 0
+
+
+def _physlite_reference_match(tree, objects, config) -> np.ndarray:
+    """Event loop over the raw PHYSLITE branches: a selected lepton above the lead-lepton pT whose
+    index in its container is among the objects a same-flavour single-lepton chain matched."""
+    matched = np.zeros(tree.num_entries, dtype=bool)
+    for kind in ("electron", "muon"):
+        leptons = ak.to_list(objects[kind][["pt", "index"]])
+        for chain in config.physlite_triggers:
+            branch = f"AnalysisTrigMatch_HLT_{chain}AuxDyn.TrigMatchedObjects"
+            if branch not in tree.keys() or chain.startswith("mu") != (kind == "muon"):
+                continue
+            links = ak.to_list(tree[branch].array())
+            for i, per_event in enumerate(links):
+                indices = {link["m_persIndex"] for composite in per_event for link in composite}
+                if any(lep["pt"] > config.lead_lepton_pt_min_gev and lep["index"] in indices for lep in leptons[i]):
+                    matched[i] = True
+    return matched
+
+
+def test_physlite_trigger_matching_to_the_selected_lepton(real_file) -> None:
+    from adsearch.processors.lepton import LeptonObjects, _preselect, _trigger_matched, select_lepton_objects
+
+    tree, events = real_file("PHYSLITE_example")
+    reader = ObjectReader(events)
+    config = LeptonConfig()
+    objects = select_lepton_objects(reader, config)
+    expected = _physlite_reference_match(tree, objects, config)
+    np.testing.assert_array_equal(_trigger_matched(reader, objects, config), expected)
+    # the match follows the element links: the same leptons pointing at their container neighbours
+    shifted = LeptonObjects(objects, electron=ak.with_field(objects["electron"], objects["electron"]["index"] + 1, "index"))
+    moved = _physlite_reference_match(tree, shifted, config)
+    assert moved.sum() < expected.sum()
+    np.testing.assert_array_equal(_trigger_matched(reader, shifted, config), moved)
+    # in the preselection the step keeps exactly the fired, lead-lepton events with a matched lepton
+    *_, mask, cutflow, _w, _met = _preselect(reader, config)
+    lead = np.asarray(ak.any(objects["electron"].pt > 60, axis=1) | ak.any(objects["muon"].pt > 60, axis=1))
+    fired, _ = reader.trigger(tuple(config.physlite_triggers))
+    assert cutflow.passed[2] == int((fired & lead).sum()) and cutflow.passed[3] == int((fired & lead & expected).sum()) > 0
+    assert not mask[~expected].any()
