@@ -22,7 +22,7 @@ _COLLECTIONS = {
 
 def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0,
                    nan_branch: str | None = None, drop: tuple[str, ...] = (),
-                   fatjet_mass: tuple[float, float] = (30.0, 300.0), trigger: str = "all") -> Path:
+                   fatjet_mass: tuple[float, float] = (30.0, 300.0), trigger: str | bool = "all") -> Path:
     """Write a small NanoAOD-like file (uproot mktree with nX counters), lepton+jets-like events.
 
     ``nan_branch`` puts a NaN into that branch; ``drop`` leaves branches out (bad-input tests);
@@ -30,8 +30,9 @@ def make_nano_file(path: Path, n_events: int, seed: int, *, first_event: int = 0
     single-lepton bits HLT_IsoMu24 and HLT_Ele32_WPTight_Gsf fired in every event and no trigger
     objects (a pre-triggered skim: the trigger step keeps every event, matching is not possible);
     "random" random HLT bits and one ``TrigObj`` per electron and muon, of a random id (11, 13 or
-    22) at Delta R 0-0.25 from it; "none" no trigger information at all.
+    22) at Delta R 0-0.25 from it; "none" no trigger information at all (True / False: "random" / "none").
     """
+    trigger = {True: "random", False: "none"}.get(trigger, trigger)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     counts = {"Jet": rng.integers(0, 7, n_events), "Electron": rng.integers(0, 3, n_events),
               "Muon": rng.integers(0, 3, n_events), "Photon": rng.integers(0, 2, n_events),
