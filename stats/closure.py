@@ -132,12 +132,27 @@ class NonClosureCorrection:
 def fit_nonclosure(z_values: np.ndarray, masses_gev: np.ndarray) -> NonClosureCorrection:
     """Fit mean and sd of Z over test samples (rows) at each mass (columns) linearly in mass.
 
-    ``z_values``: (n_samples, n_masses) significances from signal-free test samples.
+    ``z_values``: (n_samples, n_masses) significances from signal-free test samples. Non-finite
+    entries (failed fits) are left out; a mass with fewer than 2 finite values is dropped; with a
+    single mass left the models are constants (no slope can be fitted).
+
+    >>> c = fit_nonclosure(np.array([[0.2, np.nan], [0.4, 1.0]]), np.array([3000.0, 4000.0]))
+    >>> [round(float(v), 6) for v in c.mean_coeffs], [round(float(v), 6) for v in c.sd_coeffs]
+    ([0.3, 0.0], [0.141421, 0.0])
     """
     z = np.asarray(z_values, dtype=float)
     m = np.asarray(masses_gev, dtype=float)
     if z.ndim != 2 or z.shape[1] != m.size or z.shape[0] < 2:
         raise ValueError(f"z_values must be (n_samples >= 2, {m.size}), got {z.shape}")
-    slope_m, icpt_m = np.polyfit(m, z.mean(axis=0), 1)
-    slope_s, icpt_s = np.polyfit(m, z.std(axis=0, ddof=1), 1)
+    finite = np.isfinite(z)
+    usable = finite.sum(axis=0) >= 2
+    if not usable.any():
+        raise ValueError("no mass has two finite Z values to fit the non-closure")
+    z, m, finite = z[:, usable], m[usable], finite[:, usable]
+    mean = np.array([z[finite[:, j], j].mean() for j in range(m.size)])
+    sd = np.array([z[finite[:, j], j].std(ddof=1) for j in range(m.size)])
+    if m.size == 1:
+        return NonClosureCorrection((float(mean[0]), 0.0), (float(sd[0]), 0.0))
+    slope_m, icpt_m = np.polyfit(m, mean, 1)
+    slope_s, icpt_s = np.polyfit(m, sd, 1)
     return NonClosureCorrection((float(icpt_m), float(slope_m)), (float(icpt_s), float(slope_s)))

@@ -166,6 +166,7 @@ def fit_spectrum(
     start_params: np.ndarray | None = None,
     n_nodes: int = 5,
     gof_min_expected: float = 5.0,
+    extra_variance: np.ndarray | None = None,
 ) -> FitResult:
     """Fit ``function`` to a binned spectrum by a binned Poisson likelihood (iminuit).
 
@@ -176,6 +177,10 @@ def fit_spectrum(
     ``start_params``: physical starting parameters, overriding the least-squares start.
     ``gof_min_expected``: for chi2/ndf only, adjacent fitted bins are merged until each group
     expects this many events (empty tails would otherwise inflate ndf).
+    ``extra_variance``: a per-bin variance (e.g. an ensemble's) added in quadrature to the
+    Poisson one: each bin's deviance is weighted by n / (n + v) (n floored at 1), so at large
+    counts the bin enters as (n - mu)^2 / (n + v), at v = 0 the fit is the plain Poisson one,
+    and nearly empty bins keep the Poisson form. The chi2 and p-value use the same weights.
     A fit that does not converge is returned with ``converged=False`` and Minuit's reason; one
     that cannot start (fewer non-empty fitted bins than parameters) with NaN values and why.
     Malformed input (shapes, negative or non-finite counts) raises ValueError.
@@ -214,6 +219,11 @@ def fit_spectrum(
         theta0 = np.append(theta0, 0.0)
         whiten = np.block([[whiten, np.zeros((k, 1))], [np.zeros((1, k)), np.array([[s_scale]])]])
     n_used = n[used]
+    if extra_variance is not None:
+        v = check_counts(extra_variance, "extra_variance")
+        if v.shape != n.shape:
+            raise ValueError("extra_variance must have one entry per bin")
+    bin_weight = np.ones(n_used.size) if extra_variance is None else _variance_weights(n_used, v[used])
 
     def mu_grad(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu, grad = model.counts_and_gradient(theta[:k])
@@ -226,14 +236,14 @@ def fit_spectrum(
         mu = mu_grad(theta0 + whiten @ z)[0][used]
         if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
             return 1e300
-        return float(_deviance(mu, n_used).sum())
+        return float((bin_weight * _deviance(mu, n_used)).sum())
 
     def gradient(z: np.ndarray) -> np.ndarray:
         mu, grad = mu_grad(theta0 + whiten @ z)
         mu, grad = mu[used], grad[used]
         if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
             return np.zeros_like(z)
-        return whiten.T @ (2.0 * (1.0 - n_used / mu) @ grad)
+        return whiten.T @ ((2.0 * bin_weight * (1.0 - n_used / mu)) @ grad)
 
     minuit = Minuit(cost, np.zeros(theta0.size), grad=gradient)
     minuit.errordef = Minuit.LEAST_SQUARES
@@ -262,7 +272,8 @@ def fit_spectrum(
     bkg_mu = mu - (theta[k] * template if template is not None else 0.0)
     bkg_grad = grad[:, :k]
     bkg_cov = bkg_grad @ cov_theta[:k, :k] @ bkg_grad.T
-    chi2, pearson, n_groups = goodness_of_fit(mu, n, used, gof_min_expected)
+    chi2, pearson, n_groups = goodness_of_fit(mu, n, used, gof_min_expected,
+                                              None if extra_variance is None else v)
     ndf = n_groups - theta.size
     p_value = float(sps.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan")
     return FitResult(
@@ -304,49 +315,68 @@ def _failed_result(model: BinnedModel, n: np.ndarray, used: np.ndarray, message:
 
 
 def goodness_of_fit(
-    mu: np.ndarray, n: np.ndarray, used: np.ndarray, min_expected: float = 5.0
+    mu: np.ndarray, n: np.ndarray, used: np.ndarray, min_expected: float = 5.0,
+    extra_variance: np.ndarray | None = None,
 ) -> tuple[float, float, int]:
     """(deviance chi2, Pearson chi2, number of groups) over fitted bins merged into groups.
 
     Adjacent fitted bins are merged left to right until a group expects ``min_expected``
     events; a short remainder joins the last group. Masked bins end a group, so sidebands
     on either side of a masked signal region are never merged across it.
+    ``extra_variance``: per-bin variance added to the Poisson one (summed within a group);
+    each group's terms are then weighted by n / (n + v), see :func:`fit_spectrum`.
     """
-    groups_mu: list[float] = []
-    groups_n: list[float] = []
-    acc_mu = acc_n = 0.0
-    open_group = False
-    for i in range(mu.size):
+    label = _group_labels(mu, used, min_expected)
+    n_groups = int(label.max()) + 1 if label.size and label.max() >= 0 else 0
+    keep = label >= 0
+    gmu = np.bincount(label[keep], weights=np.asarray(mu, float)[keep], minlength=n_groups)
+    gn = np.bincount(label[keep], weights=np.asarray(n, float)[keep], minlength=n_groups)
+    weight = np.ones(n_groups)
+    if extra_variance is not None:
+        gv = np.bincount(label[keep], weights=np.asarray(extra_variance, float)[keep], minlength=n_groups)
+        weight = _variance_weights(gn, gv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pearson = float(np.sum(weight * np.where(gmu > 0, (gn - gmu) ** 2 / gmu, 0.0)))
+    return float((weight * _deviance(gmu, gn)).sum()), pearson, n_groups
+
+
+def _variance_weights(n: np.ndarray, extra_variance: np.ndarray) -> np.ndarray:
+    """n / (n + v) per bin (n floored at 1): the Poisson variance n becomes n + v."""
+    n1 = np.maximum(np.asarray(n, float), 1.0)
+    return n1 / (n1 + np.clip(np.asarray(extra_variance, float), 0.0, None))
+
+
+def _group_labels(mu: np.ndarray, used: np.ndarray, min_expected: float) -> np.ndarray:
+    """Group index per bin (-1: not fitted), grouped as :func:`goodness_of_fit` describes."""
+    label = np.full(np.asarray(mu).size, -1, dtype=int)
+    group_mu: list[float] = []
+    current: list[int] = []
+    acc_mu = 0.0
+
+    def close() -> None:
+        # a short trailing run joins the previous group (if any)
+        if group_mu and acc_mu < min_expected:
+            label[current] = len(group_mu) - 1
+            group_mu[-1] += acc_mu
+        else:
+            label[current] = len(group_mu)
+            group_mu.append(acc_mu)
+
+    for i in range(label.size):
         if not used[i]:
-            if open_group:
-                _close(groups_mu, groups_n, acc_mu, acc_n, min_expected)
-            acc_mu = acc_n = 0.0
-            open_group = False
+            if current:
+                close()
+            acc_mu, current = 0.0, []
             continue
         acc_mu += mu[i]
-        acc_n += n[i]
-        open_group = True
+        current.append(i)
         if acc_mu >= min_expected:
-            groups_mu.append(acc_mu)
-            groups_n.append(acc_n)
-            acc_mu = acc_n = 0.0
-            open_group = False
-    if open_group:
-        _close(groups_mu, groups_n, acc_mu, acc_n, min_expected)
-    gmu, gn = np.asarray(groups_mu), np.asarray(groups_n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pearson = float(np.sum(np.where(gmu > 0, (gn - gmu) ** 2 / gmu, 0.0)))
-    return float(_deviance(gmu, gn).sum()), pearson, int(gmu.size)
-
-
-def _close(groups_mu: list[float], groups_n: list[float], acc_mu: float, acc_n: float, min_expected: float) -> None:
-    """A short trailing group joins the previous one (if any)."""
-    if groups_mu and acc_mu < min_expected:
-        groups_mu[-1] += acc_mu
-        groups_n[-1] += acc_n
-    else:
-        groups_mu.append(acc_mu)
-        groups_n.append(acc_n)
+            label[current] = len(group_mu)
+            group_mu.append(acc_mu)
+            acc_mu, current = 0.0, []
+    if current:
+        close()
+    return label
 
 
 def _failure_reason(minuit: Minuit) -> str:

@@ -89,11 +89,12 @@ def _try_functions(
     p_threshold: float,
     iteration: int,
     attempts: list[Attempt],
+    extra_variance: np.ndarray | None = None,
 ) -> tuple[bool, FitResult]:
     """(accepted, fit): the first fit (in ``functions`` order) that converges with
     p > threshold, else (False, the last fit tried)."""
     for name in functions:
-        fit = fit_spectrum(counts, edges_gev, name, mask=mask)
+        fit = fit_spectrum(counts, edges_gev, name, mask=mask, extra_variance=extra_variance)
         attempts.append(Attempt(name, iteration, fit.p_value, fit.converged, int(mask.sum()), fit.message))
         if fit.converged and fit.p_value > p_threshold:
             return True, fit
@@ -195,8 +196,12 @@ def fit_strategy_b(
     functions: Sequence[str] = SEQUENTIAL_FUNCTIONS,
     p_threshold: float = 0.05,
     min_sideband_bins: int = 6,
+    extra_variance: np.ndarray | None = None,
 ) -> StrategyResult:
     """Strategy B (2025). ``signal_region``: boolean per bin, True inside the (masked) SR.
+
+    ``extra_variance``: per-bin variance added in quadrature to the Poisson one in every fit
+    (the 2025 search: the ensemble's standard error of the median), see ``fit_spectrum``.
 
     Each iteration tries the functions in turn; if none passes, the sideband bin furthest
     from the SR is dropped on each side. Fewer than ``min_sideband_bins`` sideband bins left
@@ -215,7 +220,8 @@ def fit_strategy_b(
     fit: FitResult | None = None
     while mask.sum() >= min_sideband_bins:
         last_mask = mask
-        accepted, fit = _try_functions(n, edges_gev, mask, functions, p_threshold, iteration, attempts)
+        accepted, fit = _try_functions(n, edges_gev, mask, functions, p_threshold, iteration, attempts,
+                                       extra_variance)
         if accepted:
             return StrategyResult("B", True, fit.function, iteration, fit, mask, "ok", attempts)
         left = np.flatnonzero(mask[: sr_idx[0]])

@@ -7,16 +7,16 @@ are merged into one bin, whose observed count (median over members of each membe
 count) is tested against the fitted background by a pyhf profile likelihood with the fit
 uncertainty and the ensemble uncertainty as two Gaussian-constrained nuisance parameters.
 
-Deviation (stated, not hidden): the strategy-B fit here is the Poisson likelihood of
-:func:`adsearch.stats.strategies.fit_strategy_b`; the published fit adds the ensemble
-uncertainty to the Poisson one in quadrature *inside* the fit, which needs a variance option in
-:mod:`adsearch.stats.fitting`. The ensemble uncertainty of the merged bin does enter the
-significance.
+The strategy-B fit weights each bin's Poisson deviance by n / (n + v) with v the ensemble's
+variance of that bin (:func:`adsearch.stats.fitting.fit_spectrum` ``extra_variance``): the
+ensemble uncertainty is added in quadrature to the Poisson one inside the fit, as published.
+Bin correlations of the ensemble enter the merged bin's ensemble uncertainty (the spread of the
+members' merged counts), not the fit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,12 +44,24 @@ class MergedSpectrum:
     sigma_ensemble_sr: float
     z: float
     p0: float
+    #: per validation sample: median and spread of Z over its instances, and whether it passed
+    validation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: None: no validation sample ran; True only if every sample that ran passed
+    validated: bool | None = None
+    #: Z after the non-closure correction (NaN where none could be fitted)
+    z_corrected: float = float("nan")
+
+    @property
+    def reported_z(self) -> float:
+        """The Z the search reports: corrected, and only for a validated region (else NaN)."""
+        return self.z_corrected if self.validated else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         f = self.fit
         return {"label": self.label, "histogram": self.histogram.to_dict(), "n_sr": self.n_sr, "b_sr": self.b_sr,
                 "sigma_fit_sr": self.sigma_fit_sr, "sigma_ensemble_sr": self.sigma_ensemble_sr, "z": self.z,
-                "p0": self.p0, "fit": {"success": f.success, "function": f.function, "iteration": f.iteration,
+                "p0": self.p0, "validation": self.validation, "validated": self.validated,
+                "z_corrected": self.z_corrected, "reported_z": self.reported_z, "fit": {"success": f.success, "function": f.function, "iteration": f.iteration,
                                        "message": f.message, "n_fit_bins": int(f.fit_mask.sum()),
                                        "background": None if f.background is None else f.background.tolist()}}
 
@@ -81,7 +93,8 @@ def analyse_members(per_member: np.ndarray, region: SlidingRegion, label: str, *
     counts = np.atleast_2d(np.asarray(per_member, float))
     edges, sr = region.edges_gev, region.sr_bins
     hist = summarise_members(counts, edges)
-    fit = fit_strategy_b(hist.median, edges, sr, min_sideband_bins=min_sideband_bins)
+    fit = fit_strategy_b(hist.median, edges, sr, min_sideband_bins=min_sideband_bins,
+                         extra_variance=np.diag(hist.covariance) if counts.shape[0] > 1 else None)
     merged = counts[:, sr].sum(axis=1)
     n_sr = float(np.median(merged))
     sigma_ens = float(np.sqrt(np.pi / 2 * merged.var(ddof=1) / merged.size)) if merged.size > 1 else 0.0

@@ -29,7 +29,8 @@ def weak() -> None:
 @_with_cluster_options
 def run(store_path: str, out_dir: str, template: str | None, config_path: str | None, feature_sets: str | None,
         cluster: ClusterSpec) -> None:
-    """Template, ensembles, selections at 10% and 2%, fits, merged-SR significances; results.json, summary.md."""
+    """Template, ensembles, selections at 10% and 2%, fits, merged-SR significances, validation
+    samples and the non-closure correction; results.json, summary.md."""
     from adsearch.config import load_config
     from adsearch.searches.weak.config import WeakSearchConfig
     from adsearch.searches.weak.pipeline import weak_search
@@ -52,4 +53,6 @@ def run(store_path: str, out_dir: str, template: str | None, config_path: str | 
     click.echo((Path(out_dir) / "summary.md").read_text())
     labels = [f"efficiency {wp:g}" for wp in config.classifier.working_points]
     click.echo("largest merged-SR significance: " + ", ".join(f"{lab} {result.max_z(lab):.2f}" for lab in labels)
+               + " sigma; reported (validated, non-closure corrected): "
+               + ", ".join(f"{lab} {result.max_z(lab, reported=True):.2f}" for lab in labels)
                + f" sigma; outputs in {out_dir}")

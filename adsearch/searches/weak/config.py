@@ -7,14 +7,16 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from adsearch.config import StrictModel
+from adsearch.models.templates.curtains import CurtainsConfig
 from adsearch.models.templates.salad import SaladConfig
 from adsearch.models.weak import WeakConfig
 from adsearch.searches.weak.features import FEATURE_SETS
 from adsearch.searches.weak.regions import SlidingRegion, sliding_regions
+from adsearch.searches.weak.validation_samples import ValidationConfig
 
 __all__ = ["WeakSearchConfig", "IMPLEMENTED_TEMPLATES"]
 
-IMPLEMENTED_TEMPLATES = ("salad",)
+IMPLEMENTED_TEMPLATES = ("salad", "curtains", "cathode")
 
 
 class WeakSearchConfig(StrictModel):
@@ -22,7 +24,10 @@ class WeakSearchConfig(StrictModel):
 
     ``simulation_dataset``: the SALAD simulation (a sample generated differently from the
     pseudo-data); ``signal_regions_gev``: [lo, hi] pairs, default the seven published regions;
-    ``inject_xsec_pb``: signal dataset -> cross-section injected into the data.
+    ``inject_xsec_pb``: signal dataset -> cross-section injected into the data;
+    ``curtains``: the sideband flow and oversampling of the CURTAINS (and CATHODE) template;
+    ``validation``: the validation samples and instances (``samples: []`` runs none: nothing is
+    then validated and no non-closure correction is applied).
     """
 
     data_dataset: str = "background"
@@ -40,6 +45,8 @@ class WeakSearchConfig(StrictModel):
     feature_sets: list[str] = Field(default_factory=lambda: list(FEATURE_SETS))
     classifier: WeakConfig = Field(default_factory=WeakConfig)
     salad: SaladConfig = Field(default_factory=SaladConfig)
+    curtains: CurtainsConfig = Field(default_factory=CurtainsConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     min_sideband_bins: int = Field(6, ge=3)
     seed: int = 0
 

@@ -73,7 +73,8 @@ def test_merged_bin_uses_gaussian_constraints() -> None:
 
 def _config(tmp_path: Path, **extra: object) -> Path:
     cfg = {"signal_datasets": ["signal"], "signal_regions_gev": [[2600.0, 3200.0]], "feature_sets": ["M"],
-           "classifier": {"n_members": 2, "max_epochs": 6, "patience": 3}, "salad": {"max_epochs": 6}, **extra}
+           "classifier": {"n_members": 2, "max_epochs": 6, "patience": 3}, "salad": {"max_epochs": 6},
+           "validation": {"samples": []}, **extra}
     path = tmp_path / "weak.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
