@@ -1,0 +1,283 @@
+"""What a report shows, in one shape for every search: spectra, limit scans, tables, cutflows.
+
+Each search writes its own ``results.json``; :func:`search_records` reads one and returns the
+spectra (observed counts, fitted background and its uncertainty, the bins left out of the fit,
+the tested window) and limit scans that every output format (pyhf workspaces, HEPData, ROOT
+histograms, figures, HTML) is then written from. A search's adapter is the only place that
+knows its results layout, so the formats never do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from adsearch.errors import AdsearchError
+
+__all__ = ["SpectrumRecord", "LimitRecord", "TableRecord", "SearchRecords", "search_records", "SEARCH_KINDS"]
+
+#: Axis labels of the spectra the searches fit (x in TeV on plots, GeV in files).
+OBSERVABLES: dict[str, str] = {
+    "jj": "m_{jj}", "jb": "m_{jb}", "bb": "m_{bb}", "je": "m_{je}", "jmu": r"m_{j\mu}", "jgamma": r"m_{j\gamma}",
+    "be": "m_{be}", "bmu": r"m_{b\mu}", "bgamma": r"m_{b\gamma}", "mjj": "m_{JJ}",
+}
+
+
+@dataclass
+class SpectrumRecord:
+    """One fitted (or unfittable) spectrum; counts-valued arrays have one entry per bin.
+
+    ``status`` is "ok" or says why there is no fit (the figure prints it instead of a curve).
+    ``counts_sigma``: the counts' uncertainty (Poisson, or the ensemble's for a median spectrum).
+    ``covariance``: the fit's count covariance where the search kept it, else None.
+    """
+
+    key: str
+    title: str
+    observable: str
+    edges_gev: np.ndarray
+    counts: np.ndarray
+    status: str = "ok"
+    background: np.ndarray | None = None
+    background_sigma: np.ndarray | None = None
+    covariance: np.ndarray | None = None
+    fit_function: str | None = None
+    fit_mask: np.ndarray | None = None
+    window_gev: tuple[float, float] | None = None
+    z: float | None = None
+    z_label: str = "Z"
+    counts_sigma: np.ndarray | None = None
+    background_alt: np.ndarray | None = None
+    extra_sigma: np.ndarray | None = None
+    uncorrelated_constraint: str = "poisson"
+    signal_width_floor: float = 0.0
+
+    @property
+    def fitted(self) -> bool:
+        return self.background is not None and self.status == "ok"
+
+    @property
+    def variable_bins(self) -> bool:
+        w = np.diff(self.edges_gev)
+        return bool(w.size and not np.allclose(w, w[0], rtol=1e-6))
+
+
+@dataclass
+class LimitRecord:
+    """A CLs scan over signal masses, limits in events (95% CL) with the expected band."""
+
+    key: str
+    title: str
+    spectrum_key: str
+    width_fraction: float
+    mass_gev: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    minus2: np.ndarray
+    minus1: np.ndarray
+    plus1: np.ndarray
+    plus2: np.ndarray
+    sigma_gev: np.ndarray
+    window_gev: list[tuple[float, float]]
+    inputs: list[Any] = field(default_factory=list, repr=False)
+    omitted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TableRecord:
+    """A small table (significances, regions, sensitivities) as header + rows of cells."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class SearchRecords:
+    """Everything a report shows about one search run."""
+
+    search: str
+    title: str
+    luminosity_ipb: float
+    spectra: list[SpectrumRecord] = field(default_factory=list)
+    limits: list[LimitRecord] = field(default_factory=list)
+    tables: list[TableRecord] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+
+
+def _slug(text: str) -> str:
+    """File-safe identifier.
+
+    >>> _slug("10 pb / efficiency 0.1")
+    '10_pb_efficiency_0.1'
+    """
+    return re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("_")
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if x is not None and np.isfinite(float(x)) else None
+
+
+def _ae(results: dict[str, Any]) -> SearchRecords:
+    from adsearch.stats.fitting import expected_counts, fit_spectrum
+
+    config = results.get("provenance", {}).get("config", {})
+    rec = SearchRecords("autoencoder", "Autoencoder search", float(results["luminosity_ipb"]))
+    z_rows = []
+    for s in results["spectra"]:
+        key = _slug(f"{s['region']}_{s['spectrum']}")
+        edges, counts = np.asarray(s["edges_gev"], float), np.asarray(s["counts"], float)
+        spec = SpectrumRecord(key, f"region {s['region']}, $m_{{{s['spectrum']}}}$".replace("mu}", r"\mu}"),
+                              OBSERVABLES.get(s["spectrum"], s["spectrum"]), edges, counts, s["status"],
+                              counts_sigma=np.sqrt(counts), z_label="global Z")
+        bh = s.get("bumphunt")
+        if s.get("fit") and s["status"] == "ok":
+            # results.json keeps the fit's parameters, not its covariance: the fit is repeated
+            # (deterministic, milliseconds) to give the workspaces the fit's bin correlations
+            fit = fit_spectrum(counts, edges, s["fit"]["function"])
+            spec.background, spec.background_sigma, spec.covariance = fit.expected, fit.sigma, fit.count_covariance
+            spec.fit_function = s["fit"]["function"]
+            if s.get("fit_alt") and s["fit_alt"].get("converged"):
+                spec.background_alt = expected_counts(s["fit_alt"]["function"], s["fit_alt"]["params"], edges)
+        if bh:
+            spec.window_gev = (float(bh["lo_gev"]), float(bh["hi_gev"]))
+            spec.z = _finite(bh["global_z"])
+        rec.spectra.append(spec)
+        z_rows.append([s["region"], s["spectrum"], s["n_events"],
+                       f"{s['fit']['p_value']:.3f}" if s.get("fit") else "-",
+                       f"{bh['lo_gev']:.0f}-{bh['hi_gev']:.0f}" if bh else "-",
+                       f"{bh['local_z']:.2f}" if bh else "-", f"{bh['global_z']:.2f}" if bh else "-", s["status"]])
+        for width, points in (s.get("limits") or {}).items():
+            if not points:
+                continue
+            get = lambda name: np.array([p[name] for p in points], float)  # noqa: E731
+            rec.limits.append(LimitRecord(
+                _slug(f"limit_{key}_w{width}"), f"{spec.title}, Gaussian width {float(width):.0%}", key, float(width),
+                get("mass_gev"), get("observed"), get("expected"), get("minus2"), get("minus1"), get("plus1"),
+                get("plus2"), get("sigma_gev"), [(p["window_lo_gev"], p["window_hi_gev"]) for p in points]))
+            if spec.fitted:
+                _ae_limit_inputs(rec.limits[-1], spec, points, s.get("systematics", {}), config)
+    rec.tables.append(TableRecord("regions", "Anomaly regions", ["region", "ln(MSE) threshold", "events"],
+                                  [[r["label"], f"{r['threshold']:.3f}", r["n_selected"]] for r in results["regions"]]))
+    rec.tables.append(TableRecord("significances", "Spectra: fits and BumpHunter (global Z with the look-elsewhere effect)",
+                                  ["region", "spectrum", "events", "fit p", "window [GeV]", "local Z", "global Z", "status"],
+                                  z_rows))
+    if results.get("sensitivity"):
+        rec.tables.append(TableRecord(
+            "sensitivity", "Benchmark sensitivity (Delta-Z)",
+            ["benchmark", "spectrum", "region", "Z presel", "Z region", "Delta-Z"],
+            [[p["benchmark"], p["spectrum"], p["region"], f"{p['z_presel']:.2f}", f"{p['z_region']:.2f}",
+              f"{p['delta_z_percent']:+.0f}%"] for p in results["sensitivity"]]))
+    rec.headline = {"max_global_z": results.get("max_global_z"), "n_data": results.get("n_data"),
+                    "n_injected": results.get("n_injected", {})}
+    return rec
+
+
+def _ae_limit_inputs(limit: LimitRecord, spec: SpectrumRecord, points: list[dict[str, Any]],
+                     systematics: dict[str, Any], config: dict[str, Any]) -> None:
+    """The likelihood of each limit point, rebuilt as the search built it from what results.json
+    keeps: the fit covariance, the alternative function, the spurious signal at each mass, the
+    signal's luminosity/efficiency/JES/JER terms. The AE-retraining shape is stored only as its
+    size, so it is left out of these workspaces (``omitted`` says so)."""
+    from adsearch.stats.binning import mass_resolution_gev
+    from adsearch.stats.likelihood import LikelihoodInputs
+    from adsearch.stats.limits import gaussian_template
+    from adsearch.stats.systematics import SignalUncertainties
+
+    unc = SignalUncertainties(**config["signal_uncertainties"]) if config.get("signal_uncertainties") else None
+    spur = {round(p["mass_gev"], 3): abs(p["events"]) for p in systematics.get(f"spurious_signal_w{limit.width_fraction:g}", [])}
+    if "ae_retraining" in systematics:
+        limit.omitted.append("ae_retraining (results.json keeps only its size)")
+    edges = spec.edges_gev
+    for p in points:
+        mass, sigma = float(p["mass_gev"]), float(p["sigma_gev"])
+        select = (edges[:-1] >= p["window_lo_gev"] - 1e-6) & (edges[1:] <= p["window_hi_gev"] + 1e-6)
+        extra: dict[str, Any] = {}
+        if round(mass, 3) in spur:
+            extra["spurious_signal"] = spur[round(mass, 3)]
+        if unc is not None:
+            extra["signal_norm"] = unc.norms()
+            extra["signal_shapes"] = unc.shapes(edges, mass, limit.width_fraction, mass_resolution_gev)
+        limit.inputs.append(LikelihoodInputs.make(
+            spec.counts, gaussian_template(edges, mass, sigma), spec.background, spec.covariance, None,
+            spec.background_alt, select, **extra))
+
+
+def _window_spectrum(rec: SearchRecords, key: str, title: str, s: dict[str, Any], counts: np.ndarray,
+                     edges: np.ndarray, mask: np.ndarray | None, counts_sigma: np.ndarray,
+                     background: list[float] | None, sigma: list[float] | None, window: tuple[float, float],
+                     z: Any) -> SpectrumRecord:
+    spec = SpectrumRecord(key, title, OBSERVABLES["mjj"], edges, counts, counts_sigma=counts_sigma, window_gev=window,
+                          z=_finite(z), fit_mask=mask, fit_function=s["fit"].get("function"), signal_width_floor=0.03)
+    if background is not None and s["fit"]["success"]:
+        spec.background = np.asarray(background, float)
+        spec.background_sigma = None if sigma is None else np.asarray(sigma, float)
+    else:
+        spec.status = f"no accepted fit: {s['fit'].get('message') or 'the strategy rejected every function'}"
+        spec.z = None
+    rec.spectra.append(spec)
+    return spec
+
+
+def _cwola(results: dict[str, Any]) -> SearchRecords:
+    rec = SearchRecords("cwola", "CWoLa hunting", float(results["luminosity_ipb"]))
+    rows = []
+    for region in results["regions"]:
+        for s in region["spectra"]:
+            key = _slug(f"region{region['index']}_{s['label']}")
+            edges, counts = np.asarray(s["edges_gev"], float), np.asarray(s["counts"], float)
+            _window_spectrum(rec, key, f"region {region['index']}, {s['label']}", s, counts, edges, None,
+                             np.sqrt(counts), s["fit"]["background"], s["fit"]["sigma"], tuple(s["window_gev"]), s["z"])
+            rows.append([region["index"], s["label"], f"{s['window_gev'][0]:.0f}-{s['window_gev'][1]:.0f}",
+                         f"{s['n_window']:.0f}", _fmt(s["b_window"], ".1f"), _fmt(s["z"], ".2f")])
+    rec.tables.append(TableRecord("significances", "Fit signal regions: observed, fitted background, Z",
+                                  ["region", "selection", "fit SR [GeV]", "observed", "background", "Z"], rows))
+    rec.headline = {"n_data": results.get("n_data"), "n_injected": results.get("n_injected", {})}
+    return rec
+
+
+def _weak(results: dict[str, Any]) -> SearchRecords:
+    rec = SearchRecords("weak", f"Weakly supervised search ({results.get('template', 'salad')} template)",
+                        float(results["luminosity_ipb"]))
+    rows = []
+    for w in results["windows"]:
+        sr = tuple(w["signal_region_gev"])
+        for s in w["spectra"]:
+            h = s["histogram"]
+            edges, counts = np.asarray(h["edges_gev"], float), np.asarray(h["median"], float)
+            centres = 0.5 * (edges[1:] + edges[:-1])
+            in_sr = (centres > sr[0]) & (centres < sr[1])
+            key = _slug(f"sr{sr[0]:.0f}_{w['feature_set']}_{s['label']}")
+            sigma = np.hypot(np.sqrt(counts), np.asarray(h["sigma"], float))
+            spec = _window_spectrum(rec, key, f"SR {sr[0]:.0f}-{sr[1]:.0f} GeV, {w['feature_set']}, {s['label']}", s,
+                                    counts, edges, ~in_sr, sigma, s["fit"]["background"], None, sr, s["z"])
+            spec.extra_sigma, spec.uncorrelated_constraint = np.asarray(h["sigma"], float), "gaussian"
+            rows.append([f"{sr[0]:.0f}-{sr[1]:.0f}", w["feature_set"], s["label"], f"{s['n_sr']:.0f}",
+                         _fmt(s["b_sr"], ".1f"), _fmt(s["z"], ".2f")])
+    rec.tables.append(TableRecord("significances", "Merged signal-region bins: observed (ensemble median), background, Z",
+                                  ["signal region [GeV]", "features", "selection", "observed", "background", "Z"], rows))
+    rec.headline = {"n_data": results.get("n_data"), "n_injected": results.get("n_injected", {})}
+    return rec
+
+
+def _fmt(x: Any, spec: str) -> str:
+    return "-" if x is None or not np.isfinite(float(x)) else format(float(x), spec)
+
+
+_ADAPTERS: dict[str, Callable[[dict[str, Any]], SearchRecords]] = {"autoencoder": _ae, "cwola": _cwola, "weak": _weak}
+#: Searches whose results.json the report understands.
+SEARCH_KINDS = tuple(_ADAPTERS)
+
+
+def search_records(kind: str, results: dict[str, Any]) -> SearchRecords:
+    """The report's view of one search's ``results.json`` (already parsed)."""
+    if kind not in _ADAPTERS:
+        raise AdsearchError(f"no report adapter for search {kind!r}; known: {', '.join(SEARCH_KINDS)}")
+    try:
+        return _ADAPTERS[kind](results)
+    except KeyError as exc:
+        raise AdsearchError(f"{kind} results.json lacks the key {exc}: was it written by this adsearch version?") from exc

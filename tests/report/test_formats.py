@@ -1,0 +1,64 @@
+"""The report's files read back with the field's own tools and agree with the search's numbers."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import uproot
+import yaml
+from PIL import Image
+
+from adsearch.report.schema import ReportIndex
+
+
+def test_report_json_follows_its_schema(ae_report: Path) -> None:
+    index = ReportIndex.model_validate_json((ae_report / "report.json").read_text())
+    schema = json.loads((ae_report / "report.schema.json").read_text())
+    assert set(schema["required"]) >= {"search", "spectra", "limits", "provenance"}
+    assert index.search == "autoencoder" and index.sqrt_s_gev == 13000.0
+    assert index.provenance["config_hash"] == "0123abcd"
+
+
+def test_histograms_root_and_hist_match_the_results(ae_report: Path) -> None:
+    results = json.loads((ae_report.parent / "results.json").read_text())
+    counts = np.asarray(results["spectra"][0]["counts"])
+    edges = np.asarray(results["spectra"][0]["edges_gev"])
+    with uproot.open(ae_report / "histograms" / "spectra.root") as f:
+        data = f["10_pb_je/data"]
+        np.testing.assert_allclose(data.values(), counts)
+        np.testing.assert_allclose(data.axis().edges(), edges)
+        assert f["10_pb_je/background"].values().sum() > 0.9 * counts.sum()
+        assert "0.1_pb_jmu/background" not in f  # no fit, no background histogram
+    hists = pickle.loads((ae_report / "histograms" / "spectra.pkl").read_bytes())
+    np.testing.assert_allclose(hists["10_pb_je"]["data"].values(), counts)
+
+
+def test_hepdata_tables_hold_the_spectra_and_limits(ae_report: Path) -> None:
+    index = json.loads((ae_report / "report.json").read_text())
+    sub = list(yaml.safe_load_all((ae_report / "hepdata" / "submission.yaml").read_text()))
+    names = {doc["name"] for doc in sub if "name" in doc}
+    assert {s["key"] for s in index["spectra"]} | {lim["key"] for lim in index["limits"]} <= names
+    table = yaml.safe_load((ae_report / index["spectra"][0]["hepdata_table"]).read_text())
+    observed = [v["value"] for v in table["dependent_variables"][0]["values"]]
+    assert observed == json.loads((ae_report.parent / "results.json").read_text())["spectra"][0]["counts"]
+    quals = {q["name"]: q["value"] for q in table["dependent_variables"][0]["qualifiers"]}
+    assert quals["SQRT(S)"] == 13000
+    (limit,) = index["limits"]
+    lim_table = yaml.safe_load((ae_report / "hepdata" / f"{limit['key']}.yaml").read_text())
+    # hepdata_lib keeps 4 significant digits
+    np.testing.assert_allclose([v["value"] for v in lim_table["dependent_variables"][1]["values"]],
+                               limit["expected_events"], rtol=1e-3)
+    assert (ae_report / "hepdata" / "submission.tar.gz").stat().st_size > 500
+
+
+def test_every_figure_is_png_and_pdf_at_150_dpi(ae_report: Path, cwola_report: Path) -> None:
+    for report in (ae_report, cwola_report):
+        index = json.loads((report / "report.json").read_text())
+        pngs = [s["figure_png"] for s in index["spectra"]] + [lim["figure_png"] for lim in index["limits"]]
+        for png in pngs:
+            with Image.open(report / png) as img:
+                assert img.info["dpi"][0] >= 149.9 and img.size[0] > 900
+            assert (report / png).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
