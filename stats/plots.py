@@ -5,12 +5,15 @@ Figures are returned (Agg backend, nothing is shown) so callers save them where 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
+# the PDF backend warns once per glyph about the sqrt(s) label's radical sign; the PDFs are right
+logging.getLogger("matplotlib.mathtext").setLevel(logging.ERROR)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import mplhep as hep  # noqa: E402
@@ -59,7 +62,7 @@ def save_figure(fig: Figure, stem: str | Path, dpi: int = 150) -> list[Path]:
         raise ValueError(f"figures are written at >= 150 dpi, got {dpi}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"]  # stems may hold dots
     for path in paths:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
