@@ -49,10 +49,15 @@ def _print_summary(summary: GenerationSummary) -> None:
 @click.option("--mpi/--no-mpi", default=False, show_default=True, help="Multiparton interactions.")
 @click.option("--lumi-pb", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Lepton SM mix: target integrated luminosity [pb^-1] instead of --events.")
+@click.option("--tune", type=click.IntRange(min=1), default=None,
+              help="Pythia pp tune (Tune:pp = N, e.g. 5 for 4C; default Pythia's Monash 14): another tune for a SALAD simulation.")
+@click.option("--pythia-setting", "pythia_settings", multiple=True,
+              help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int,
              chunk_events: int, pthat_min_gev: float, lepton_pthat_min_gev: float, lepton_min_pt_gev: float, mpi: bool,
-             lumi_pb: float | None, progress: bool) -> None:
+             lumi_pb: float | None, progress: bool, tune: int | None = None,
+             pythia_settings: tuple[str, ...] = ()) -> None:
     """Generate KIND (dijet or lepton) events with Pythia 8 + FastJet into NanoAOD ROOT files."""
     if n_events is None and lumi_pb is None:
         raise click.BadParameter("give --events N (or --lumi-pb L for the lepton SM mix)", param_hint="--events")
@@ -61,6 +66,7 @@ def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: s
                                   chunk_events=chunk_events, pthat_min_gev=pthat_min_gev,
                                   lepton_pthat_min_gev=lepton_pthat_min_gev, lepton_min_pt_gev=lepton_min_pt_gev,
                                   mpi=mpi, lumi_pb=lumi_pb,
+                                  pythia_settings=[*([f"Tune:pp = {tune}"] if tune else []), *pythia_settings],
                                   progress=progress)
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc

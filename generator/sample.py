@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,9 @@ class GeneratorOptions(StrictModel):
     mpi: bool = Field(False, description="multiparton interactions (off as in the LHCO R&D sample)")
     pilot_events: int = Field(5000, ge=100, description="hard-process events per cross-section pilot")
     lumi_pb: float | None = Field(None, gt=0, description="SM lepton mix: target luminosity instead of --events")
+    pythia_settings: list[str] = Field(default_factory=list, description=(
+        "extra Pythia readString lines after the process's own, e.g. 'Tune:pp = 5' or "
+        "'TimeShower:alphaSvalue = 0.13': a differently tuned or showered simulation (weak-search SALAD)"))
     progress: bool = Field(False, description="show a rich progress bar")
 
 
@@ -130,8 +133,15 @@ def _processes(kind: str, signal: str | None, options: GeneratorOptions) -> tupl
             raise ConfigError(f"signal {signal!r} belongs to the {signal_kind(signal)} sample, not {kind}")
         return signal, [signal_process(signal)]
     if kind == "dijet":
-        return "qcd_dijet", [qcd_dijet(options.pthat_min_gev)]
-    return "lepton_sm", lepton_sm_processes(options.lepton_pthat_min_gev, options.lepton_min_pt_gev)
+        return "qcd_dijet", _with_settings([qcd_dijet(options.pthat_min_gev)], options)
+    return "lepton_sm", _with_settings(lepton_sm_processes(options.lepton_pthat_min_gev, options.lepton_min_pt_gev),
+                                       options)
+
+
+def _with_settings(specs: list[ProcessSpec], options: GeneratorOptions) -> list[ProcessSpec]:
+    """The background processes with ``pythia_settings`` appended (they enter each chunk's identity)."""
+    extra = tuple(options.pythia_settings)
+    return [replace(spec, settings=(*spec.settings, *extra)) for spec in specs] if extra else specs
 
 
 def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[int], sigmas: list[tuple[float, float]],
