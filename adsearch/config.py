@@ -50,21 +50,26 @@ def load_config(model: type[ModelT], source: str | Path | dict[str, Any] | None)
         raise ConfigError(f"{where}invalid {model.__name__} config: {describe_errors(model, exc)}") from exc
 
 
+def _unwrap_optional(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    return args[0] if get_origin(tp) is not None and len(args) == 1 and type(None) in get_args(tp) else tp
+
+
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the key at ``loc`` (through nested models, lists and dicts)."""
     current: Any = model
     for part in loc[:-1]:
+        current = _unwrap_optional(current)
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
             info = current.model_fields.get(part)
             if info is None:
                 return None
             current = info.annotation
-        while get_origin(current) is not None:  # list[X], dict[str, X], X | None: step into X
-            args = [a for a in get_args(current) if a is not type(None)]
-            current = args[-1] if args else None
-            if isinstance(part, (int, str)) and not (isinstance(current, type) and issubclass(current, BaseModel)):
-                continue
-            break
+        elif get_origin(current) in (list, dict, tuple, set) and get_args(current):
+            current = get_args(current)[-1]  # list[X] / dict[str, X]: the element
+        else:
+            return None
+    current = _unwrap_optional(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
