@@ -206,8 +206,11 @@ def consolidate_dataset(
     n_events = int(sum(u.n_rows for u in units))
     n_rmm = int(sum(u.n_rmm for u in units))
     names = sorted(template.names()) if template else []
-    _gather([group._async_group.create_array(name, shape=(n_events,), dtype=template.columns[name].dtype,
-                                             chunks=(EVENT_CHUNK,), compressors=_column_codec())
+    # per-event columns may carry inner dimensions (padded jet constituents: (n, N, 4))
+    _gather([group._async_group.create_array(name, shape=(n_events, *template.columns[name].shape[1:]),
+                                             dtype=template.columns[name].dtype,
+                                             chunks=(EVENT_CHUNK, *template.columns[name].shape[1:]),
+                                             compressors=_column_codec())
              for name in names])
     has_rmm = template is not None and template.has_rmm
     run = submit or (lambda func, *args: func(*args))

@@ -40,7 +40,7 @@ from adsearch.provenance import config_hash, run_record
 
 __all__ = ["ProcessSummary", "DatasetSummary", "run_processor", "PROCESSOR_KINDS", "DEFAULT_CHUNKSIZE"]
 
-PROCESSOR_KINDS = ("lepton", "dijet")
+PROCESSOR_KINDS = ("lepton", "dijet", "hx")
 #: Events per work unit: large enough to amortise coffea's per-chunk cost, small enough that
 #: a worker's arrays for one unit stay well under a GiB.
 DEFAULT_CHUNKSIZE = 100_000
@@ -56,6 +56,9 @@ _REQUIRED: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
     ("lepton", "physlite"): (("AnalysisJetsAuxDyn.pt",), ("AnalysisElectronsAuxDyn.pt",),
                              ("AnalysisMuonsAuxDyn.pt",), ("AnalysisPhotonsAuxDyn.pt",), ("EventInfoAuxDyn.eventNumber", "EventInfoAux.eventNumber")),
     ("dijet", "physlite"): (("AnalysisLargeRJetsAuxDyn.pt", "AnalysisAntiKt10UFOCSSKJetsAuxDyn.pt", "AnalysisAntiKt10UFOCSSKJetsAux.pt"),),
+    ("hx", "nanoaod"): _NANO_IDS + tuple((f"FatJet_{f}",) for f in ("pt", "eta", "phi", "mass", "tau1", "tau2", "tau3"))
+    + tuple((f"PFCands_{f}",) for f in ("pt", "eta", "phi", "mass")) + (("FatJetPFCands_jetIdx",), ("FatJetPFCands_pFCandsIdx",)),
+    ("hx", "physlite"): (("AnalysisLargeRJetsAuxDyn.pt",),),  # read, then refused: no stored constituents
 }
 
 
@@ -121,6 +124,9 @@ def _processor_classes(kind: str) -> tuple[type, type]:
     if kind == "dijet":
         from adsearch.processors.dijet import DijetConfig, DijetProcessor
         return DijetConfig, DijetProcessor
+    if kind == "hx":
+        from adsearch.processors.hx import HxConfig, HxProcessor
+        return HxConfig, HxProcessor
     raise ConfigError(f"unknown processor {kind!r}; choose one of {PROCESSOR_KINDS}")
 
 
