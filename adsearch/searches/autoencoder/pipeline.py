@@ -16,7 +16,7 @@ from adsearch.searches.autoencoder.config import MASS_SPECTRA, AESearchConfig
 from adsearch.searches.autoencoder.data import SampleColumns, inject_signal, load_columns
 from adsearch.searches.autoencoder.regions import AnomalyRegion, anomaly_regions
 from adsearch.searches.common.samples import (
-    dataset_luminosity_ipb, dataset_n_generated, injection_count, signal_weight,
+    dataset_luminosity_ipb, dataset_normalisation, signal_weight,
 )
 from adsearch.searches.common.sensitivity import BenchmarkSensitivity, benchmark_sensitivity, best_spectrum
 from adsearch.searches.autoencoder.spectra import SpectrumResult, analyse_spectrum
@@ -120,7 +120,7 @@ def run_ae_search(
     weights = {name: signal_weight(store, name, lumi) for name in config.signal_datasets}
     data, n_injected = background, {}
     for i, (name, xsec) in enumerate(sorted(config.inject_xsec_pb.items())):
-        n_inj = injection_count(xsec, lumi, signals[name].n_events, dataset_n_generated(store, name))
+        n_inj = int(round(dataset_normalisation(store, name).expected(xsec, lumi)))
         data = inject_signal(data, signals[name], n_inj, seed=config.seed + 17 + i)
         n_injected[name] = n_inj
     regions = anomaly_regions(data.scores, lumi, config.region_xsec_pb, config.region_thresholds)

@@ -2,9 +2,12 @@
 inject signal events into pseudo-data.
 
 Weights: the data dataset is an unweighted sample at luminosity L (real data, or the generator's
-pseudo-data mix). A signal dataset of N_gen generated events with cross-section sigma enters the
-data, or a sensitivity estimate, with weight sigma x L / N_gen per selected event; an injection
-adds round(sigma_inj x L x N_sel / N_gen) randomly chosen (seeded) signal events to the data.
+pseudo-data mix). A simulated dataset with cross-section sigma enters with weight
+sigma x L x w_i / sum_w per selected event, where w_i is its generator weight and sum_w the sum of
+generator weights of the *whole* generated sample (NanoAOD ``Runs.genEventSumw``, PHYSLITE
+CutBookkeepers, the generator's ``Runs`` tree; recorded by the processor), never the number of
+events read: skims and derivations drop events before the analysis sees them. An injection adds
+round(sigma_inj x L x sum_sel w / sum_w) randomly chosen (seeded) signal events to the data.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ __all__ = [
     "dataset_luminosity_ipb",
     "dataset_xsec_pb",
     "dataset_n_generated",
+    "Normalisation",
+    "dataset_normalisation",
     "injection_count",
     "injection_rows",
     "inject_signals",
@@ -58,16 +63,62 @@ def dataset_xsec_pb(store: FeatureStore, dataset: str) -> float:
 
 
 def dataset_n_generated(store: FeatureStore, dataset: str) -> int:
-    """Events read before any selection: the first cutflow step."""
+    """Events read before any selection: the first cutflow step (toy samples without generator
+    bookkeeping; normalise simulated samples with :func:`dataset_normalisation`)."""
     cutflow = store.attrs(dataset).get("cutflow")
     if not cutflow:
         raise AdsearchError(f"dataset {dataset!r} has no cutflow in the store")
     return int(cutflow["events"][0])
 
 
+@dataclass(frozen=True)
+class Normalisation:
+    """A simulated dataset's weights: whole-sample and selected sums of generator weights."""
+
+    sumw_total: float  # every generated event (the sample's bookkeeping)
+    sumw_selected: float  # the events the store holds
+    n_selected: int
+    source: str  # where sumw_total comes from
+
+    def expected(self, xsec_pb: float, luminosity_ipb: float) -> float:
+        """Selected events expected at sigma and L: sigma x L x sum_sel w / sum_w.
+
+        >>> Normalisation(2000.0, 300.0, 300, "Runs.genEventSumw").expected(0.5, 139.0)
+        10.425
+        """
+        return xsec_pb * luminosity_ipb * self.sumw_selected / self.sumw_total
+
+
+def dataset_normalisation(store: FeatureStore, dataset: str) -> Normalisation:
+    """The normalisation of a simulated ``dataset``: ``sum_of_weights`` from its fileset metadata
+    when declared, else the sum of generator weights of the whole sample its files record
+    (stored by the processor); a clear error naming the dataset when neither exists."""
+    attrs = store.attrs(dataset)
+    cutflow = attrs.get("cutflow")
+    if not cutflow:
+        raise AdsearchError(f"dataset {dataset!r} has no cutflow in the store")
+    declared = _metadata(store, dataset).get("sum_of_weights")
+    recorded = attrs.get("sum_of_weights") or {}
+    if declared is not None:
+        total, source = float(declared), "fileset metadata sum_of_weights"
+    elif "sumw" in recorded:
+        total, source = float(recorded["sumw"]), str(recorded.get("source", "files"))
+    else:
+        why = recorded.get("error", "the store records none")
+        raise AdsearchError(f"dataset {dataset!r}: no sum of generator weights of the whole sample ({why}); "
+                            "declare sum_of_weights in its fileset metadata")
+    if not total > 0:
+        raise AdsearchError(f"dataset {dataset!r}: sum of generator weights {total} ({source}) is not positive")
+    return Normalisation(total, float(cutflow["sumw"][-1]), int(cutflow["events"][-1]), source)
+
+
 def signal_weight(store: FeatureStore, dataset: str, luminosity_ipb: float) -> float:
-    """Events at luminosity L represented by one selected event of a signal dataset."""
-    return dataset_xsec_pb(store, dataset) * luminosity_ipb / dataset_n_generated(store, dataset)
+    """Events at luminosity L one selected event of a signal dataset stands for on average:
+    sigma x L x (mean generator weight of the selected events) / sum_w of the whole sample."""
+    norm = dataset_normalisation(store, dataset)
+    if norm.n_selected == 0:
+        return 0.0
+    return norm.expected(dataset_xsec_pb(store, dataset), luminosity_ipb) / norm.n_selected
 
 
 def injection_count(xsec_pb: float, luminosity_ipb: float, n_selected: int, n_generated: int) -> int:

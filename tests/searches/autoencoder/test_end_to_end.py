@@ -85,6 +85,12 @@ def test_search_writes_regions_spectra_and_plots(scored_store: tuple[Path, Path]
     assert len(results["regions"]) == 2 and len(results["spectra"]) == 2 * 9
     n_total = results["n_data"]
     assert n_total == n_data + results["n_injected"]["lq_1500"]
+    # normalised to the generated sample's Runs tree (300 events of weight 1), not to the events read
+    from adsearch.searches.common.samples import dataset_normalisation
+
+    norm = dataset_normalisation(open_store(store), "lq_1500")
+    assert norm.source == "Runs.genEventSumw" and norm.sumw_total == pytest.approx(300.0)
+    assert results["n_injected"]["lq_1500"] == round(norm.expected(0.5 * n_data / lumi * 0.05, lumi))
     for region, frac in zip(results["regions"], (0.4, 0.1)):
         assert region["n_selected"] == round(frac * n_data / lumi * lumi)
     fitted = [s for s in results["spectra"] if s["status"] == "ok"]
