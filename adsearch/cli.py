@@ -2,18 +2,30 @@
 
 Each stage's command lives in the subpackage that owns it and is attached here lazily, so
 ``adsearch --help`` does not import TensorFlow or Pythia.
+
+Exit codes: 0 success, 1 an adsearch error (bad input or config: one line, no traceback),
+2 a usage error (click's: unknown option, missing argument). :func:`output_options` gives a
+command the common ``-q/--quiet``, ``-v/--verbose`` and ``--json`` options.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
+import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from adsearch.errors import AdsearchError
 
-__all__ = ["main"]
+__all__ = ["main", "cli", "output_options", "Output", "EXIT_ADSEARCH_ERROR", "EXIT_USAGE_ERROR"]
+
+EXIT_ADSEARCH_ERROR = 1
+EXIT_USAGE_ERROR = 2
 
 #: command name -> ("module:attribute" of the click command, one-line help for the listing).
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -22,8 +34,46 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ae": ("adsearch.searches.autoencoder.cli:ae", "Autoencoder search: train, score, search."),
     "cwola": ("adsearch.searches.cwola.cli:cwola", "CWoLa hunting (2020 dijet search): train, select, fit, limits."),
     "weak": ("adsearch.searches.weak.cli:weak", "Weakly supervised search (ATLAS 2025): SALAD templates, ensembles, merged-SR tests."),
-    "demo": ("adsearch.demo:demo", "Run the demonstration search on generated data end to end."),
+    "demo": ("adsearch.demo:demo", "Run every available search on small generated samples end to end."),
+    "run": ("adsearch.runner_cli:run", "Run a configured search stage by stage (cached, resumable): adsearch run CONFIG.yaml."),
+    "report": ("adsearch.runner_cli:report", "Write the report (HTML, pyhf, HEPData, ROOT) of a search's output folder."),
 }
+
+
+class Output:
+    """How a command talks: ``quiet`` (only errors and the final line), ``verbose`` (library logs),
+    ``json`` (one machine-readable summary on stdout instead of text); progress bars only on a
+    terminal."""
+
+    def __init__(self, quiet: bool = False, verbose: int = 0, json_summary: bool = False) -> None:
+        self.quiet, self.verbose, self.json = quiet, verbose, json_summary
+        self.progress = not quiet and not json_summary and sys.stderr.isatty()
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+                            format="%(name)s: %(message)s")
+
+    def echo(self, text: str) -> None:
+        """Progress text (stderr, so --json's stdout stays parseable); silent with --quiet."""
+        if not self.quiet:
+            click.echo(text, err=self.json)
+
+    def result(self, text: str, payload: dict[str, Any]) -> None:
+        """The command's summary: ``text``, or ``payload`` as JSON with --json."""
+        if self.json:
+            click.echo(json.dumps(payload, indent=2, default=str))
+        else:
+            click.echo(text)
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``-q/--quiet``, ``-v/--verbose`` (repeatable) and ``--json``; the command gets ``output``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, quiet: bool, verbose: int, json_summary: bool, **kwargs: Any) -> Any:
+        return func(*args, output=Output(quiet, verbose, json_summary), **kwargs)
+
+    wrapper = click.option("--json", "json_summary", is_flag=True, help="Print a machine-readable JSON summary.")(wrapper)
+    wrapper = click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")(wrapper)
+    return click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")(wrapper)
 
 
 class _LazyGroup(click.Group):
@@ -53,9 +103,10 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: turn adsearch's own errors into one clear line and exit code 2."""
+    """Entry point: adsearch's own errors become one clear line and exit code 1; click's usage
+    errors keep code 2."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
@@ -63,4 +114,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except AdsearchError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_ADSEARCH_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

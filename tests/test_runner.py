@@ -1,0 +1,91 @@
+"""``adsearch run CONFIG.yaml`` end to end on toy dijet ROOT files (real dijet processor, real
+store, real CWoLa networks, the real report): every stage runs once, a rerun is all cached, a
+changed search setting reruns only search and report, ``--from``/``--only`` rerun what they say."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from adsearch.cli import cli
+
+_spec = importlib.util.spec_from_file_location(
+    "cwola_toys", Path(__file__).parent / "searches" / "cwola" / "conftest.py")
+toys = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(toys)  # type: ignore[union-attr]
+
+SEARCH = {"signal_datasets": ["wprime_3000_400_80"], "searched_regions": [3], "efficiencies": [0.1],
+          "classifier": {"k": 3, "n_members": 1, "max_epochs": 5, "patience": 2}}
+
+
+def _invoke(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["run", *args, "--workers", "0", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _states(summary: dict) -> dict[str, str]:
+    return {s["stage"]: s["state"] for s in summary["stages"]}
+
+
+@pytest.fixture(scope="module")
+def run_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runner")
+    bkg = [toys.write_dijet_file(root / f"qcd_{i}.root", 6000, seed=i, first_event=100000 * i) for i in range(2)]
+    sig = toys.write_dijet_file(root / "signal.root", 1000, seed=99, signal=True, first_event=10_000_000)
+    (root / "fileset.yaml").write_text(yaml.safe_dump({
+        "background": {"files": {p.name: "Events" for p in bkg}, "metadata": {"luminosity_pb": 100.0}},
+        "wprime_3000_400_80": {"files": {sig.name: "Events"}, "metadata": {"xsec_pb": 1.0}}}))
+    config = root / "cwola.yaml"
+    config.write_text(yaml.safe_dump({"search": "cwola", "seed": 3, "fileset": "fileset.yaml",
+                                      "process": {"options": {"progress": False}}, "search_config": SEARCH}))
+    return config
+
+
+def test_run_caches_each_stage_and_reruns_what_changed(run_config: Path) -> None:
+    out = run_config.parent / "run"
+    first = _invoke(str(run_config), "--out", str(out))
+    assert _states(first) == {"generate": "ran", "process": "ran", "train": "not used", "score": "not used",
+                              "search": "ran", "report": "ran"}
+    assert (out / "report" / "search" / "index.html").is_file()
+    report = json.loads((out / "report" / "search" / "report.json").read_text())
+    assert {c for c in report["cutflows"]} == {"background", "wprime_3000_400_80"}
+    # the run folder keeps the resolved config, versions, seeds and input checksums
+    record = json.loads((out / "run.json").read_text())
+    assert record["seed"] == 3 and record["versions"]["pyhf"] != "absent"
+    assert any(k.endswith("qcd_0.root") and len(v) == 64 for k, v in record["inputs"].items())
+    resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())
+    assert resolved["passes"] == {"search": {}} and resolved["fileset"].endswith("fileset.yaml")
+    assert _states(_invoke(str(run_config), "--out", str(out)))["search"] == "cached"
+    assert set(_states(_invoke(str(run_config), "--out", str(out), "--from", "report")).values()) >= {"cached", "ran"}
+    assert _states(_invoke(str(run_config), "--out", str(out), "--only", "report"))["search"] == "cached"
+    # a search setting changed: process stays cached, search and report rerun
+    changed = yaml.safe_load(run_config.read_text())
+    changed["search_config"]["efficiencies"] = [0.2]
+    other = run_config.with_name("changed.yaml")
+    other.write_text(yaml.safe_dump(changed))
+    states = _states(_invoke(str(other), "--out", str(out)))
+    assert (states["process"], states["search"], states["report"]) == ("cached", "ran", "ran")
+    results = json.loads((out / "search" / "search" / "results.json").read_text())
+    assert results["regions"][0]["efficiencies"] == [0.2]
+
+
+def test_bad_run_config_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"search": "cwola", "store": "x.zarr", "search_config": {"efficiences": [0.1]}}))
+    import subprocess
+    import sys
+
+    proc = subprocess.run([str(Path(sys.executable).with_name("adsearch")), "run", str(bad)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert "efficiences: unknown key (did you mean 'efficiencies'?)" in proc.stderr and str(bad) in proc.stderr
+    usage = subprocess.run([str(Path(sys.executable).with_name("adsearch")), "run", str(bad), "--only", "nothing"],
+                           capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2
