@@ -40,7 +40,7 @@ class FlowConfig(StrictModel):
 
     n_layers: int = Field(4, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [64, 64])
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: float = Field(3e-3, gt=0)
     batch_size: int = Field(256, ge=1)
     max_epochs: int = Field(100, ge=1)
     patience: int = Field(10, ge=1)
