@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -36,8 +37,7 @@ def source_fingerprint() -> dict[str, str | None]:
     except ImportError:
         return {"version": None, "fingerprint": None}
     digest = hashlib.sha256()
-    roots = [Path(m.__file__).parent for m in _subpackages(adsearch)]
-    for root in roots:
+    for root in _package_folders():
         for path in sorted(root.rglob("*.py")):
             if "__pycache__" in path.parts:
                 continue
@@ -46,16 +46,14 @@ def source_fingerprint() -> dict[str, str | None]:
     return {"version": adsearch.__version__, "fingerprint": digest.hexdigest()[:16]}
 
 
-def _subpackages(adsearch: Any) -> list[Any]:
-    # adsearch.processors, .models, ... live in other folders of the source tree (pyproject package-dir)
-    names = ["adsearch"] + [f"adsearch.{n}" for n in ("generator", "processors", "models", "stats")]
-    modules = []
-    for name in names:
-        try:
-            modules.append(importlib.import_module(name))
-        except Exception:  # noqa: BLE001 - an optional part missing on a worker changes the fingerprint
-            continue
-    return modules
+def _package_folders() -> list[Path]:
+    # adsearch.processors, .models, ... live in other folders of the source tree (pyproject package-dir);
+    # located without importing them (an import that fails on one side must not change the answer)
+    folders = []
+    for name in ("adsearch", "adsearch.generator", "adsearch.processors", "adsearch.models", "adsearch.stats"):
+        spec = importlib.util.find_spec(name)
+        folders += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    return folders
 
 
 def check_worker_versions(client: Any) -> dict[str, dict[str, str | None]]:

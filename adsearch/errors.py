@@ -28,3 +28,7 @@ class BadInputError(AdsearchError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # raised on a Dask worker, it must unpickle on the client with its file and reason
+        return (type(self), (self.path, self.reason))
