@@ -1,158 +1,163 @@
-"""``adsearch demo``: the autoencoder search end to end on generated data, on an embedded cluster.
+"""``adsearch demo``: every available search end to end on small generated samples.
 
-Stages, each a library call that a notebook can make too: generate (Pythia 8 + FastJet ->
-NanoAOD ROOT) -> process (coffea lepton processor on Dask -> Zarr store with the RMM) -> train
-(autoencoder retrains as Dask tasks) -> score (ln MSE for every event) -> search twice: on the
-background-only pseudo-data and with a benchmark signal injected. Every stage is resumable:
-rerunning the command skips generated chunks, committed store parts and a trained model.
+Each search is one :func:`adsearch.runner.run_search` run of a built-in run config
+(:data:`DEMO_RUNS`): generate (Pythia 8 + FastJet) -> process (coffea on the embedded Dask
+cluster) -> train -> score -> search (background only and with a benchmark injected) -> report
+(HTML, pyhf workspaces, HEPData, ROOT). The samples are sized so all searches together take
+about 20 minutes on 2 cores; ``examples/<search>.yaml`` are the larger runs the README's
+demonstrations quote. Everything is cached: a rerun skips what is done and resumes the rest.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from pydantic import Field
 
-from adsearch.searches.autoencoder.config import AESearchConfig
+from adsearch.cli import Output, output_options
+from adsearch.cluster_options import cluster_options
 from adsearch.config import StrictModel, load_config
 
-__all__ = ["DemoSignal", "DemoConfig", "run_demo", "demo"]
+__all__ = ["DEMO_RUNS", "DemoConfig", "demo_run_configs", "run_demo", "demo"]
 
-
-class DemoSignal(StrictModel):
-    """A BSM benchmark: events to generate and the cross-section injected into the pseudo-data."""
-
-    events: int = Field(default=3000, gt=0)
-    inject_xsec_pb: float = Field(default=0.0, ge=0)
+#: The built-in demonstration runs (RunConfig dicts), small enough for 2 cores.
+DEMO_RUNS: dict[str, dict[str, Any]] = {
+    "autoencoder": {
+        "search": "autoencoder",
+        "generate": {"kind": "lepton", "samples": {
+            "background": {"events": 20000},
+            "lq_1500": {"events": 1500, "signal": "lq_1500"},
+            "ssm_wprime_2000": {"events": 1000, "signal": "ssm_wprime_2000"},
+        }},
+        "process": {"options": {"rmm_fraction": 1.0}},
+        # the paper retrains 50 times and trains on 10% of 139 fb^-1; two retrains on 2,000 rows here
+        "train": {"train_fraction": 0.1, "n_retrains": 2, "max_epochs": 60, "patience": 20},
+        "search_config": {"signal_datasets": ["lq_1500", "ssm_wprime_2000"], "n_pseudo": 2000,
+                          "limit_spectra": ["je"], "limit_widths": [0.0], "systematics_breakdown_every": 0},
+        "passes": {"background_only": {"limit_regions": []}, "injected": {"inject_xsec_pb": {"lq_1500": 1.0}}},
+    },
+    "cwola": {
+        "search": "cwola",
+        # pTHat > 950 GeV: complete above mJJ ~ 2.25 TeV, so the fit starts at 2.28 TeV
+        "generate": {"kind": "dijet", "samples": {
+            "background": {"events": 40000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000}},
+            "wprime_3000_400_80": {"events": 2000, "signal": "wprime_3000_400_80", "options": {"chunk_events": 2000}},
+        }},
+        "search_config": {"signal_datasets": ["wprime_3000_400_80"], "fit_lo_gev": 2280.0, "searched_regions": [2, 3],
+                          "classifier": {"n_members": 1}},
+        "passes": {"background_only": {}, "injected": {"inject_xsec_pb": {"wprime_3000_400_80": 0.3}}},
+    },
+    "weak": {
+        "search": "weak",
+        # the SALAD simulation: the same QCD with another Pythia tune (Monash -> 4C), another seed
+        "generate": {"kind": "dijet", "samples": {
+            "background": {"events": 30000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000}},
+            "simulation": {"events": 30000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000,
+                                                        "pythia_settings": ["Tune:pp = 5"]}},
+            "wprime_3000_400_80": {"events": 2000, "signal": "wprime_3000_400_80", "options": {"chunk_events": 2000}},
+        }},
+        "search_config": {"signal_datasets": ["wprime_3000_400_80"], "signal_regions_gev": [[2800.0, 3400.0]],
+                          "feature_sets": ["M_tau21"], "classifier": {"n_members": 2},
+                          "validation": {"samples": []}},
+        "passes": {"background_only": {}, "injected": {"inject_xsec_pb": {"wprime_3000_400_80": 0.3}}},
+    },
+}
 
 
 class DemoConfig(StrictModel):
-    """Sizes and settings of the demonstration; defaults fit ~15 minutes on 2 cores."""
+    """Which searches the demo runs and changes to their built-in run configs (merged key by key)."""
 
-    background_events: int = Field(default=40000, gt=0)
-    signals: dict[str, DemoSignal] = Field(
-        default_factory=lambda: {
-            "lq_1000": DemoSignal(events=2000),
-            "lq_1500": DemoSignal(events=3000, inject_xsec_pb=0.5),
-            "ssm_wprime_1500": DemoSignal(events=2000),
-            "ssm_wprime_2000": DemoSignal(events=2000),
-        }
-    )
-    inject: str = "lq_1500"
-    workers: int = Field(default=2, gt=0)
+    searches: list[str] | None = Field(None, description="default: every search available in this adsearch")
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict, description="search -> RunConfig keys")
     seed: int = 42
-    autoencoder: dict[str, Any] = Field(
-        # the paper retrains 50 times; 3 keep the demonstration within minutes on 2 cores
-        default_factory=lambda: {"train_fraction": 0.1, "n_retrains": 3, "max_epochs": 100, "patience": 30}
-    )
-    # limits with the full set of systematics cost ~1-2 s per mass point on 2 cores: the demo sets
-    # them on three spectra (the injected lq_1500 decays to e q: m_je) and measures each
-    # systematic's effect at every 8th mass point; the search's defaults cover all nine
-    search: dict[str, Any] = Field(default_factory=lambda: {
-        "n_pseudo": 10000, "limit_spectra": ["je", "jmu", "jj"], "systematics_breakdown_every": 8})
 
 
-def _stage(name: str) -> None:
-    click.secho(f"\n== {name}", fg="cyan", bold=True)
+def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``change`` merged in, nested dicts key by key.
+
+    >>> _merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}})
+    {'a': {'b': 1, 'c': 3}}
+    """
+    out = copy.deepcopy(base)
+    for key, value in change.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
-def run_demo(out_dir: str | Path, config: DemoConfig | None = None) -> dict[str, Any]:
-    """Run every stage into ``out_dir``; returns the headline numbers (also in demo_summary.json)."""
-    from adsearch.searches.autoencoder.pipeline import run_ae_search
-    from adsearch.cluster import dask_client
-    from adsearch.generator import generate_sample
-    from adsearch.models import AutoencoderConfig, score_events, train_autoencoder
-    from adsearch.models.retrains import score_retrains
-    from adsearch.models.training import MODEL_FILENAME
-    from adsearch.processors.run import run_processor
-    from adsearch.provenance import run_record, write_json
+def demo_run_configs(config: DemoConfig | None = None) -> dict[str, Any]:
+    """{search: RunConfig} of the demo, for the searches available here (hx once it exists)."""
+    from adsearch.errors import ConfigError
+    from adsearch.runner_config import RunConfig, search_entry, validate_search_config
 
     config = config or DemoConfig()
-    out = Path(out_dir).resolve()  # the fileset lists absolute paths: it is read from out/
-    samples, store = out / "samples", out / "store.zarr"
-    timings: dict[str, float] = {}
+    names = config.searches if config.searches is not None else list(DEMO_RUNS)
+    unknown = sorted(set(names) - set(DEMO_RUNS)) or sorted(set(config.overrides) - set(DEMO_RUNS))
+    if unknown:
+        raise ConfigError(f"demo: no demonstration run for {unknown}; available: {', '.join(DEMO_RUNS)}")
+    runs = {}
+    for name in names:
+        try:
+            search_entry(name)
+        except ConfigError:
+            if config.searches is not None:
+                raise
+            continue  # a search not yet in this adsearch is left out of the default demo
+        runs[name] = load_config(RunConfig, _merge({**DEMO_RUNS[name], "seed": config.seed}, config.overrides.get(name, {})))
+        validate_search_config(runs[name], f"demo {name}: ")
+    return runs
 
-    _stage("1/5 generate (Pythia 8 + FastJet -> NanoAOD ROOT)")
-    t0 = time.perf_counter()
-    made = {"background": generate_sample("lepton", config.background_events, config.seed, samples / "background",
-                                          workers=config.workers, progress=True)}
-    for i, (name, sig) in enumerate(config.signals.items()):
-        made[name] = generate_sample("lepton", sig.events, config.seed + 1 + i, samples / name, signal=name,
-                                     workers=config.workers, progress=True)
-    fileset = out / "fileset.yaml"
-    fileset.write_text(yaml.safe_dump({
-        name: {"files": {str(Path(p).resolve()): "Events" for p in summary.files},
-               "metadata": {"luminosity_pb": float(summary.luminosity_pb), "xsec_pb": float(summary.cross_section_pb)}}
-        for name, summary in made.items()
-    }))
-    timings["generate"] = time.perf_counter() - t0
 
-    with dask_client(n_workers=config.workers) as client:
-        _stage("2/5 process (coffea lepton processor -> Zarr store with RMM)")
+def run_demo(out_dir: str | Path, config: DemoConfig | None = None, *, cluster: Any = None,
+             echo: Any = lambda _: None, progress: bool = False) -> dict[str, Any]:
+    """Run each search's demonstration into ``out_dir/<search>``; returns {search: RunOutcome}.
+
+    >>> outcomes = run_demo("demo-output")   # doctest: +SKIP
+    >>> outcomes["cwola"].passes["injected"]["largest_z"]   # doctest: +SKIP
+    """
+    from adsearch.runner import run_search
+
+    outcomes: dict[str, Any] = {}
+    for name, run_config in demo_run_configs(config).items():
+        echo(f"\n=== {name} search")
         t0 = time.perf_counter()
-        run_processor("lepton", fileset, store, client=client, rmm_fraction=1.0, seed=config.seed)
-        timings["process"] = time.perf_counter() - t0
+        outcomes[name] = run_search(run_config, Path(out_dir) / name, cluster=cluster, echo=echo, progress=progress)
+        echo(f"=== {name}: {time.perf_counter() - t0:.0f} s")
+    return outcomes
 
-        _stage("3/5 train the autoencoder (retrains as Dask tasks, median model)")
-        t0 = time.perf_counter()
-        ae_config = load_config(AutoencoderConfig, {"seed": config.seed, **config.autoencoder})
-        model_path = out / "autoencoder" / MODEL_FILENAME
-        if model_path.is_file():
-            click.echo(f"reusing the trained model {model_path} (delete it to retrain)")
-        else:
-            model_path = train_autoencoder(store, ae_config, out / "autoencoder", dataset="background",
-                                           client=client).model_path
-        timings["train"] = time.perf_counter() - t0
 
-        _stage("4/5 score every event (ln MSE)")
-        t0 = time.perf_counter()
-        score_events(store, model_path, client=client)
-        score_retrains(store, model_path.parent, client=client)  # the retraining systematic's input
-        timings["score"] = time.perf_counter() - t0
-
-        _stage("5/5 search: regions, nine spectra, fits, BumpHunter, Delta-Z")
-        t0 = time.perf_counter()
-        names = list(config.signals)
-        base = {"signal_datasets": names, "seed": config.seed, **config.search}
-        # CLs limits are computed once, on the pseudo-data with the injected signal, where the
-        # observed limit should rise above the expected band at the injected mass
-        null = run_ae_search(store, out / "search_background_only",
-                             load_config(AESearchConfig, {**base, "limit_regions": []}), client=client)
-        injected_xsec = {config.inject: config.signals[config.inject].inject_xsec_pb} if config.inject else {}
-        injected = run_ae_search(
-            store, out / "search_injected", load_config(AESearchConfig, {**base, "inject_xsec_pb": injected_xsec}),
-            client=client,
-        )
-        timings["search"] = time.perf_counter() - t0
-
-    headline = {
-        "timings_s": timings,
-        "luminosity_ipb": null.luminosity_ipb,
-        "n_background_preselected": null.n_data,
-        "background_only_max_global_z": null.max_global_z,
-        "injected": injected.n_injected,
-        "injected_max_global_z": injected.max_global_z,
-        "injected_most_significant": (lambda s: None if s is None else
-                                      {"region": s.region, "spectrum": s.spectrum, **s.bumphunt.to_dict()})(
-            injected.most_significant()),
-        "delta_z": [p.to_dict() for p in injected.sensitivity],
-    }
-    write_json(out / "demo_summary.json", {**headline, "provenance": run_record("demo", config.model_dump())})
-    return headline
+def summary_lines(outcomes: dict[str, Any], seconds: float, out_dir: str) -> list[str]:
+    """The demo's closing lines: per search and pass the largest significance, then where to look."""
+    lines = [f"demo finished in {seconds / 60:.1f} min"]
+    for name, outcome in outcomes.items():
+        ran = sum(s.seconds for s in outcome.stages if s.state == "ran")
+        lines.append(f"{name} ({ran:.0f} s of stages run):")
+        for pass_name, head in outcome.passes.items():
+            z = "-" if head["largest_z"] is None else f"{head['largest_z']:.2f}"
+            lines.append(f"  {pass_name:<16} largest {head['z_label'] or 'Z'} {z}  ({head['where'] or 'no fit'})")
+        lines.append(f"  report: {outcome.report}")
+    lines.append(f"every report: {Path(out_dir) / '<search>' / 'report' / 'index.html'}")
+    return lines
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="DemoConfig YAML.")
-def demo(out_dir: str, config_path: str | None) -> None:
-    """Run the autoencoder search end to end on generated data (embedded Dask cluster)."""
+@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of the demo's runs (one per search).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="DemoConfig YAML: searches to run, overrides of their run configs.")
+@click.option("--searches", default=None, help="Comma-separated searches (default: all available).")
+@cluster_options
+@output_options
+def demo(out_dir: str, config_path: str | None, searches: str | None, cluster: Any, output: Output) -> None:
+    """Run every available search on small generated samples end to end and print a short summary."""
+    config = load_config(DemoConfig, config_path)
+    if searches:
+        config = DemoConfig.model_validate({**config.model_dump(), "searches": searches.split(",")})
     t0 = time.perf_counter()
-    headline = run_demo(out_dir, load_config(DemoConfig, config_path))
-    click.echo(json.dumps(headline, indent=2, default=str))
-    click.secho(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; see {out_dir}/search_*/summary.md "
-                f"and {out_dir}/search_*/plots/", fg="green")
+    outcomes = run_demo(out_dir, config, cluster=cluster, echo=output.echo, progress=output.progress)
+    seconds = time.perf_counter() - t0
+    output.result("\n".join(summary_lines(outcomes, seconds, out_dir)),
+                  {"seconds": seconds, "runs": {k: v.to_dict() for k, v in outcomes.items()}})

@@ -20,7 +20,7 @@ from adsearch.config import StrictModel, describe_errors
 from adsearch.errors import ConfigError
 
 __all__ = ["SampleSpec", "GenerateSpec", "ProcessSpec", "RunConfig", "SearchEntry", "SEARCHES", "search_entry",
-           "load_run_config"]
+           "load_run_config", "validate_search_config"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class RunConfig(StrictModel):
         return {"seed": self.seed, **self.search_config, **self.passes[name]}
 
 
-def _validate_search(config: RunConfig, where: str) -> None:
+def validate_search_config(config: RunConfig, where: str = "") -> None:
     """Each pass's search config through the search's model: errors name the run-config key."""
     model = search_entry(config.search).load("config")
     for name in config.passes:
@@ -157,5 +157,5 @@ def load_run_config(path: str | Path) -> tuple[RunConfig, Path]:
         value = getattr(config, key)
         if value is not None and "://" not in value:
             setattr(config, key, str((base / value).resolve()))
-    _validate_search(config, f"{path}: ")
+    validate_search_config(config, f"{path}: ")
     return config, base

@@ -1,5 +1,5 @@
-"""README's first command, shrunk: `adsearch demo` end to end on the embedded cluster, run from a
-relative output folder (a relative --out once made the generated fileset resolve twice)."""
+"""README's first command: `adsearch demo` runs every available search (built-in run configs)
+and ends with a short summary, not a results file."""
 
 from __future__ import annotations
 
@@ -11,30 +11,56 @@ import yaml
 from click.testing import CliRunner
 
 from adsearch.cli import cli
+from adsearch.demo import DEMO_RUNS, DemoConfig, demo_run_configs
+from adsearch.errors import ConfigError
+from adsearch.runner_config import SEARCHES, search_entry
 
 
-def test_demo_runs_end_to_end_from_a_relative_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_covers_every_available_search_with_a_valid_config() -> None:
+    runs = demo_run_configs()
+    available = []
+    for name in SEARCHES:
+        try:
+            search_entry(name)
+            available.append(name)
+        except ConfigError:
+            pass
+    assert set(runs) == set(available) & set(DEMO_RUNS) and {"autoencoder", "cwola", "weak"} <= set(runs)
+    for name, run in runs.items():
+        assert run.generate is not None, f"{name}: the demo generates its samples"
+        injected = [p for p in run.passes.values() if p.get("inject_xsec_pb")]
+        assert injected and len(run.passes) == 2, f"{name}: a background-only and an injected pass"
+    with pytest.raises(ConfigError, match="did you mean 'events'"):
+        demo_run_configs(DemoConfig(overrides={"cwola": {"generate": {"samples": {"background": {"evnts": 5}}}}}))
+
+
+@pytest.mark.slow
+def test_demo_runs_every_search_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    Path("demo.yaml").write_text(yaml.safe_dump({
-        "background_events": 1500,
-        "signals": {"lq_1500": {"events": 300, "inject_xsec_pb": 5.0}},
-        "inject": "lq_1500",
-        "autoencoder": {"train_fraction": 1.0, "n_retrains": 2, "max_epochs": 3, "patience": 2},
-        "search": {"n_pseudo": 200, "region_xsec_pb": [100.0, 20.0], "min_events_for_fit": 20,
-                   "limit_spectra": ["je"], "limit_widths": [0.15], "limit_mass_spacing": 0.3},
-    }))
+    tiny = {"pilot_events": 200}
+    Path("demo.yaml").write_text(yaml.safe_dump({"overrides": {
+        "autoencoder": {"generate": {"samples": {"background": {"events": 1500, "options": tiny},
+                                                 "lq_1500": {"events": 300, "options": tiny},
+                                                 "ssm_wprime_2000": {"events": 200, "options": tiny}}},
+                        "train": {"train_fraction": 1.0, "n_retrains": 2, "max_epochs": 3, "patience": 2},
+                        "search_config": {"n_pseudo": 200, "region_xsec_pb": [100.0, 20.0], "min_events_for_fit": 20,
+                                          "limit_mass_spacing": 0.3}},
+        "cwola": {"generate": {"samples": {"background": {"events": 3000, "options": tiny},
+                                           "wprime_3000_400_80": {"events": 300, "options": tiny}}},
+                  "search_config": {"classifier": {"k": 3, "max_epochs": 5}, "searched_regions": [2]}},
+        "weak": {"generate": {"samples": {"background": {"events": 3000, "options": tiny},
+                                          "simulation": {"events": 3000, "options": tiny},
+                                          "wprime_3000_400_80": {"events": 300, "options": tiny}}},
+                 "search_config": {"classifier": {"k": 3, "n_members": 1}}},
+    }}))
     result = CliRunner().invoke(cli, ["demo", "--out", "out", "--config", "demo.yaml"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    summary = json.loads(Path("out/demo_summary.json").read_text())
-    assert summary["injected"]["lq_1500"] > 0
-    assert summary["n_background_preselected"] > 100
-    for search in ("search_background_only", "search_injected"):
-        results = json.loads(Path(f"out/{search}/results.json").read_text())
-        assert len(results["spectra"]) == 2 * 9
-        assert (Path("out") / search / "plots" / "anomaly_scores.png").is_file()
-    fileset = yaml.safe_load(Path("out/fileset.yaml").read_text())
-    assert all(Path(f).is_absolute() for d in fileset.values() for f in d["files"])
-    # a rerun resumes: nothing is regenerated and the trained model is reused
-    rerun = CliRunner().invoke(cli, ["demo", "--out", "out", "--config", "demo.yaml"], catch_exceptions=False)
-    assert rerun.exit_code == 0, rerun.output
-    assert "reusing the trained model" in rerun.output
+    tail = result.output[result.output.index("demo finished"):]
+    assert len(tail.splitlines()) < 25 and "{" not in tail
+    for name in demo_run_configs():
+        assert (Path("out") / name / "report" / "index.html").is_file()
+        record = json.loads((Path("out") / name / "run.json").read_text())
+        assert {s["state"] for s in record["stages"]} <= {"ran", "not used"}
+    rerun = CliRunner().invoke(cli, ["demo", "--out", "out", "--config", "demo.yaml", "--json"], catch_exceptions=False)
+    runs = json.loads(rerun.stdout)["runs"]
+    assert all(s["state"] in ("cached", "not used") for r in runs.values() for s in r["stages"])
