@@ -118,9 +118,56 @@ def test_weak_run_background_only_has_no_excess(weak_store: Path, tmp_path: Path
     assert len(zs) >= 4 and max(zs) < 2.0, zs
 
 
-def test_unimplemented_template_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="curtains.*not implemented"):
-        WeakSearchConfig(template="curtains")
+def test_curtains_run_end_to_end_finds_an_injected_signal(weak_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "curtains"
+    cfg = _config(tmp_path, inject_xsec_pb={"signal": 5.0},
+                  curtains={"oversampling": 2, "flow": {"max_epochs": 8, "n_layers": 2, "hidden": [32],
+                                                        "learning_rate": 1e-2, "batch_size": 512}})
+    _run_cli(["weak", "run", str(weak_store), "--out", str(out), "--template", "curtains", "--workers", "0",
+              "--config", str(cfg)])
+    res = json.loads((out / "results.json").read_text())
+    (window,) = res["windows"]
+    info = window["template_info"]
+    # m x n template events: every sideband event of the window moved to 2 SR masses
+    assert res["template"] == "curtains" and info["oversampling"] == 2
+    assert window["n_template"] == 2 * info["n_sideband"] == 2 * window["n_data_sb"]
+    assert abs(info["expected_sr"] / (window["n_data_sr"] - window["n_injected_sr"]) - 1.0) < 0.05
+    spectra = {s["label"]: s for s in window["spectra"]}
+    assert spectra["efficiency 0.1"]["z"] > 3.0 and spectra["efficiency 0.1"]["z"] > spectra["no selection"]["z"] + 1.0
+
+
+def test_validation_instances_mark_regions_and_correct_z(weak_store: Path) -> None:
+    from adsearch.searches.weak import weak_search
+
+    config = WeakSearchConfig.model_validate({
+        "signal_datasets": ["signal"], "inject_xsec_pb": {"signal": 5.0}, "signal_regions_gev": [[2600.0, 3200.0]],
+        "feature_sets": ["M"], "classifier": {"n_members": 1, "max_epochs": 3, "patience": 2},
+        "salad": {"max_epochs": 3},
+        "validation": {"samples": ["large_dy", "monte_carlo", "down_up_sampling"], "instances": 2,
+                       "mc_dataset": "simulation", "down_up": {"fraction": 0.2, "model": {"max_epochs": 3}}}})
+    res = weak_search(weak_store, config, progress=False)
+    samples = res.validation["samples"]
+    assert samples["large_dy"]["n_events"] < 0.2 * res.n_data  # only |dy| > 1.2 events
+    assert samples["down_up_sampling"]["flow_matching"][0]["n_fraction"] < 0.25 * samples["down_up_sampling"]["n_events"]
+    assert all(samples[k]["instances"] == 2 for k in ("large_dy", "monte_carlo", "down_up_sampling"))
+    for s in res.windows[0].spectra:
+        assert set(s.validation) == {"large_dy", "monte_carlo", "down_up_sampling"}
+        # 2 instances: never validated (the rule needs >= 10), so nothing is reported
+        assert s.validated is False and np.isnan(s.reported_z)
+        assert 0.0 <= s.z_corrected <= s.z or s.z <= 0
+    assert res.validation["nonclosure"]["applied"]
+    # DOWN-UP-SAMPLING keeps the data's mJJ values: the unselected spectrum (and its Z) is the data's,
+    # so the non-closure correction removes it entirely
+    assert res.windows[0].spectrum("no selection").z_corrected == 0.0
+    assert np.isnan(res.max_z("efficiency 0.1", reported=True)) and res.max_z("efficiency 0.1") > 3.0
+
+
+def test_every_template_is_configurable_and_unknown_ones_are_clear_errors() -> None:
+    for name in ("salad", "curtains", "cathode"):
+        assert WeakSearchConfig(template=name).template == name
+    assert WeakSearchConfig().template == "salad" and WeakSearchConfig().validation.instances == 10
+    with pytest.raises(ValueError, match="template"):
+        WeakSearchConfig.model_validate({"template": "cwola"})
 
 
 def test_validation_rule_needs_ten_instances_small_median_and_spread() -> None:
