@@ -200,7 +200,8 @@ def _stage_train(run: _Run) -> str:
     from adsearch.models import AutoencoderConfig, train_autoencoder
 
     config = load_config(AutoencoderConfig, {"seed": run.config.seed, **run.config.train})
-    trained = train_autoencoder(run.store, config, run.out / "autoencoder", dataset="background", client=run.client)
+    dataset = run.config.search_config.get("data_dataset", "background")  # trained on the data, as published
+    trained = train_autoencoder(run.store, config, run.out / "autoencoder", dataset=dataset, client=run.client)
     return f"model {trained.model_path.relative_to(run.out)}"
 
 

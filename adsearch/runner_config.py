@@ -157,5 +157,8 @@ def load_run_config(path: str | Path) -> tuple[RunConfig, Path]:
         value = getattr(config, key)
         if value is not None and "://" not in value:
             setattr(config, key, str((base / value).resolve()))
+    processor_config = config.process.options.get("config")
+    if isinstance(processor_config, str):  # a processor config file, relative to the run config
+        config.process.options["config"] = str((base / processor_config).resolve())
     validate_search_config(config, f"{path}: ")
     return config, base

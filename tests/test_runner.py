@@ -89,3 +89,23 @@ def test_bad_run_config_is_one_line_naming_the_key(tmp_path: Path) -> None:
     usage = subprocess.run([str(Path(sys.executable).with_name("adsearch")), "run", str(bad), "--only", "nothing"],
                            capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2
+
+
+@pytest.mark.parametrize("example", sorted(str(p.relative_to(Path(__file__).parents[1])) for p in
+                                           [*Path(__file__).parents[1].glob("examples/*.yaml"),
+                                            *Path(__file__).parents[1].glob("examples/*/run.yaml")]))
+def test_every_example_run_config_validates(example: str) -> None:
+    from adsearch.runner_config import load_run_config
+
+    config, base = load_run_config(Path(__file__).parents[1] / example)
+    assert config.passes and base.is_dir()
+    if config.fileset:
+        assert Path(config.fileset).is_file()  # resolved relative to the example
+
+
+def test_examples_cover_every_search() -> None:
+    import yaml as _yaml
+
+    root = Path(__file__).parents[1] / "examples"
+    searches = {_yaml.safe_load(p.read_text())["search"] for p in root.glob("*.yaml")}
+    assert {"autoencoder", "cwola", "weak"} <= searches
