@@ -22,7 +22,7 @@ import click
 
 from adsearch.errors import AdsearchError
 
-__all__ = ["main", "cli", "output_options", "Output", "EXIT_ADSEARCH_ERROR", "EXIT_USAGE_ERROR"]
+__all__ = ["main", "cli", "output_options", "store_option", "Output", "EXIT_ADSEARCH_ERROR", "EXIT_USAGE_ERROR"]
 
 EXIT_ADSEARCH_ERROR = 1
 EXIT_USAGE_ERROR = 2
@@ -74,6 +74,20 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     wrapper = click.option("--json", "json_summary", is_flag=True, help="Print a machine-readable JSON summary.")(wrapper)
     wrapper = click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")(wrapper)
     return click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")(wrapper)
+
+
+def store_option(func: Any) -> Any:
+    """The input store as ``--store STORE`` (as in every command); a bare STORE argument still works."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, store_arg: str | None, store_opt: str | None, **kwargs: Any) -> Any:
+        if (store_arg is None) == (store_opt is None):
+            raise click.UsageError("give the input store once, as --store STORE")
+        return func(*args, store_path=store_opt or store_arg, **kwargs)
+
+    wrapper = click.option("--store", "store_opt", default=None, type=click.Path(exists=True, file_okay=False),
+                           help="Input feature store (read only).")(wrapper)
+    return click.argument("store_arg", required=False, metavar="[STORE]",
+                          type=click.Path(exists=True, file_okay=False))(wrapper)
 
 
 class _LazyGroup(click.Group):

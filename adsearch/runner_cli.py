@@ -66,3 +66,4 @@ def report(kind: str, search_dir: str, out_dir: str, output: Output) -> None:
 
     page = make_report(kind, search_dir, out_dir)
     output.result(f"report: {page}", {"report": str(page)})
+

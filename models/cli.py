@@ -72,11 +72,29 @@ def train(store_path: str, dataset: str | None, config_path: str | None, out_dir
 @click.option("--model", "model", required=True, type=click.Path(exists=True),
               help="Training output folder or its autoencoder.keras file.")
 @click.option("--dataset", "datasets", multiple=True, help="Dataset(s) to score (repeatable; default: all).")
+@click.option("--in-place", is_flag=True, help="Add the score columns to the input store itself.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Copy the store to OUT/<store name> and score the copy (the input stays untouched).")
 @_with_cluster_options
-def score(store_path: str, model: str, datasets: tuple[str, ...], cluster: Any) -> None:
-    """Write ae_score = ln(mean squared reconstruction error) for every event with an RMM."""
+def score(store_path: str, model: str, datasets: tuple[str, ...], in_place: bool, out_dir: str | None,
+          cluster: Any) -> None:
+    """Write ae_score = ln(mean squared reconstruction error) for every event with an RMM.
+
+    The scores are new columns of a store: of the input store with --in-place, or of a copy in --out.
+    """
+    import shutil
+
     from adsearch.models.scoring import score_events
 
+    if in_place == (out_dir is not None):
+        raise click.UsageError("ae score writes score columns into a store: pass --in-place (the input store) "
+                               "or --out DIR (a copy), one of the two")
+    if out_dir is not None:
+        target = Path(out_dir) / Path(store_path).name
+        if target.exists():
+            raise click.UsageError(f"{target} exists: choose another --out or use --in-place on it")
+        shutil.copytree(store_path, target)
+        store_path = str(target)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with _client(cluster) as client:
         summaries = score_events(store_path, resolve_model_path(model), list(datasets) or None, client=client)

@@ -31,7 +31,7 @@ def test_train_then_score(tmp_path, rmm_rows, make_store) -> None:
     assert result.exit_code == 0, result.output
     assert "kept #0 (median)" in result.output
     assert json.loads((out / "autoencoder.json").read_text())["n_rows"] == 100
-    result = runner.invoke(ae, ["score", "--store", str(store), "--model", str(out), "--workers", "0"],
+    result = runner.invoke(ae, ["score", "--store", str(store), "--model", str(out), "--in-place", "--workers", "0"],
                            catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "bkg: 200/200 events scored" in result.output

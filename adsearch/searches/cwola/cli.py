@@ -9,6 +9,7 @@ import click
 from adsearch.cluster_spec import ClusterSpec
 
 from adsearch.models.cli import _client, _with_cluster_options
+from adsearch.cli import store_option
 
 __all__ = ["cwola"]
 
@@ -19,7 +20,7 @@ def cwola() -> None:
 
 
 @cwola.command("run")
-@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@store_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="CWoLaSearchConfig YAML; the defaults are the 2020 ATLAS settings.")
@@ -50,7 +51,7 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
 
 
 @cwola.command("limits")
-@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@store_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder (limits.json).")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CWoLaSearchConfig YAML with a 'limits' section (signal, xsec_pb, n_samplings).")

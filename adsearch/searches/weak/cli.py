@@ -9,6 +9,7 @@ import click
 from adsearch.cluster_spec import ClusterSpec
 
 from adsearch.models.cli import _client, _with_cluster_options
+from adsearch.cli import store_option
 
 __all__ = ["weak"]
 
@@ -19,7 +20,7 @@ def weak() -> None:
 
 
 @weak.command("run")
-@click.argument("store_path", type=click.Path(exists=True, file_okay=False))
+@store_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--template", type=click.Choice(["salad", "curtains", "cathode"]), default=None,
               help="Background template (default: the config's, salad).")

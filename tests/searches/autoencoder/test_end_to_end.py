@@ -41,7 +41,7 @@ def scored_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ae_cfg.write_text(yaml.safe_dump({"train_fraction": 1.0, "n_retrains": 2, "max_epochs": 4, "patience": 2}))
     _invoke(["ae", "train", "--store", str(store), "--dataset", "background", "--config", str(ae_cfg),
              "--out", str(root / "ae"), "--workers", "0"])
-    _invoke(["ae", "score", "--store", str(store), "--model", str(root / "ae"), "--workers", "0"])
+    _invoke(["ae", "score", "--store", str(store), "--model", str(root / "ae"), "--in-place", "--workers", "0"])
     return root, store
 
 
