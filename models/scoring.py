@@ -156,6 +156,9 @@ def score_events(
     Blocks of ``block_rows`` RMM rows (whole store chunks) are Dask tasks when ``client`` is
     given, else run here. The column is per event: events without an RMM get NaN. An existing
     column is replaced; its attributes record the model file.
+
+    >>> summaries = score_events("store.zarr", "ae/autoencoder.keras")   # doctest: +SKIP
+    >>> summaries[0].n_scored                                            # doctest: +SKIP
     """
     path = Path(store.path if isinstance(store, FeatureStore) else store)
     writer = open_store(path, mode="a")

@@ -7,3 +7,19 @@
 - :mod:`~adsearch.processors.rmm`, :mod:`~adsearch.processors.ecdf`: numba kernels
 - :mod:`~adsearch.processors.run`: ``run_processor`` (coffea Runner on Dask), ``cli``: ``adsearch process``
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["run_processor", "ProcessSummary"]
+
+
+def __getattr__(name: str) -> Any:
+    """``adsearch.processors.run_processor``, the twin of ``adsearch process``, imported on first use
+    (it loads coffea and Dask, which the kernels alone do not need)."""
+    if name in __all__:
+        from adsearch.processors import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'adsearch.processors' has no attribute {name!r}")

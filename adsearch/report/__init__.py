@@ -33,6 +33,10 @@ def make_report(
 
     ``cutflows``: dataset -> processor cutflow dict (the store's); ``provenance``: the run record
     (defaults to the one in results.json).
+
+    >>> page = make_report("cwola", "hunt", "hunt/report")   # doctest: +SKIP
+    >>> page.name                                             # doctest: +SKIP
+    'index.html'
     """
     from adsearch.provenance import write_json
     from adsearch.report.figures import write_figures

@@ -104,7 +104,11 @@ def _analyse_job(masses_gev: Any, kwargs: dict[str, Any]) -> SpectrumResult:
 def run_ae_search(
     store_path: str | Path, out_dir: str | Path, config: AESearchConfig | None = None, *, client: Any | None = None
 ) -> SearchSummary:
-    """Run the search on a scored store and write results.json, summary.md and plots to ``out_dir``."""
+    """Run the search on a scored store and write results.json, summary.md and plots to ``out_dir``.
+
+    >>> summary = run_ae_search("store.zarr", "search", AESearchConfig(n_pseudo=2000))   # doctest: +SKIP
+    >>> summary.max_global_z                                                          # doctest: +SKIP
+    """
     from adsearch.searches.autoencoder import plots, report
 
     config = config or AESearchConfig()

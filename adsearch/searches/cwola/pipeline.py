@@ -118,7 +118,11 @@ def cwola_hunt(
     store: str | Path | FeatureStore, config: CWoLaSearchConfig | None = None, out_dir: str | Path | None = None,
     *, client: Any | None = None, progress: bool = True,
 ) -> CWoLaResult:
-    """Run CWoLa hunting on a dijet store; with ``out_dir``, write results.json, summary.md, plots/."""
+    """Run CWoLa hunting on a dijet store; with ``out_dir``, write results.json, summary.md, plots/.
+
+    >>> result = cwola_hunt("store.zarr", CWoLaSearchConfig(searched_regions=[2]), "hunt")   # doctest: +SKIP
+    >>> result.max_z("efficiency 0.1")                                                     # doctest: +SKIP
+    """
     from adsearch.searches.cwola import limits as cwola_limits
 
     config = config or CWoLaSearchConfig()

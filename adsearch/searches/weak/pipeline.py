@@ -107,7 +107,11 @@ def weak_search(
     store: str | Path | FeatureStore, config: WeakSearchConfig | None = None, out_dir: str | Path | None = None,
     *, client: Any | None = None, progress: bool = True,
 ) -> WeakResult:
-    """Run the 2025 weak search on a dijet store; with ``out_dir``, write results.json and summary.md."""
+    """Run the 2025 weak search on a dijet store; with ``out_dir``, write results.json and summary.md.
+
+    >>> result = weak_search("store.zarr", WeakSearchConfig(template="salad"), "weak")   # doctest: +SKIP
+    >>> result.max_z("efficiency 0.1")                                                 # doctest: +SKIP
+    """
     config = config or WeakSearchConfig()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
