@@ -154,7 +154,7 @@ def _local_client(n_workers: int, threads_per_worker: int, memory_limit: str | i
                 processes=True,
                 host="127.0.0.1",
                 memory_limit=memory_limit,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # distributed's HTTP server runs anyway: loopback only
                 silence_logs=logging.ERROR,
             )
     finally:

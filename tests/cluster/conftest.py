@@ -149,8 +149,8 @@ class Scheduler:
         log = self.base / f"{name}.log"
         with log.open("w") as out:
             proc = subprocess.Popen([DASK, "worker", self.address, "--no-nanny", "--nthreads", "1", "--name", name,
-                                     "--memory-limit", "2GiB", "--no-dashboard", "--listen-address",
-                                     self.address.split("://")[0] + "://127.0.0.1:0", *self._tls_args(), *extra],
+                                     "--memory-limit", "2GiB", "--no-dashboard", "--host", "127.0.0.1",
+                                     *self._tls_args(), *extra],
                                     stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **WORKER_ENV},
                                     cwd=self.base, start_new_session=True)
         self.workers.append(proc)
