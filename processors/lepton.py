@@ -46,7 +46,7 @@ from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.object_selection import object_steps
 from adsearch.processors.objects import ObjectReader
-from adsearch.processors.overlap import flat_offsets, overlap_alive
+from adsearch.processors.overlap import any_near, flat_offsets, overlap_alive
 from adsearch.processors.reading import no_trigger_reason
 from adsearch.processors.rmm import RMMConfig
 
@@ -126,7 +126,7 @@ class LeptonObjects(dict):
 
 def _delta_r_min(a: ak.Array, b: ak.Array) -> ak.Array:
     """For each object of ``a``, the smallest Delta R to any object of ``b`` (inf if none).
-    Used for trigger matching (small collections); the overlap removal runs in a numba kernel."""
+    The awkward reference of the numba kernels (overlap removal, trigger matching) in the tests."""
     pairs = ak.cartesian({"a": a[["eta", "phi"]], "b": b[["eta", "phi"]]}, axis=1, nested=True)
     deta = pairs["a", "eta"] - pairs["b", "eta"]
     dphi = (pairs["a", "phi"] - pairs["b", "phi"] + np.pi) % (2 * np.pi) - np.pi
@@ -301,14 +301,13 @@ def _trigger_matched(reader: ObjectReader, objects: LeptonObjects, config: Lepto
         return _physlite_matched(reader, objects, config)
     if "TrigObj" not in reader._fields:
         return None
-    trig = reader.events["TrigObj"]
-    trig = ak.zip({"eta": trig["eta"], "phi": trig["phi"], "id": trig["id"]})
+    trig = _Flat.of(reader.events["TrigObj"][["eta", "phi", "id"]])
     matched = np.zeros(len(reader.events), dtype=bool)
     for kind, pdg in (("electron", 11), ("muon", 13)):
-        leps = objects[kind]
-        leps = leps[leps.pt > config.lead_lepton_pt_min_gev]
-        near = _delta_r_min(leps, trig[abs(trig["id"]) == pdg]) < config.trigger_match_dr
-        matched |= np.asarray(ak.any(near, axis=1))
+        leps = _Flat.of(objects[kind][["pt", "eta", "phi"]])
+        matched |= any_near((leps.offsets, *(leps.fields[f] for f in ("pt", "eta", "phi"))),
+                            config.lead_lepton_pt_min_gev,
+                            (trig.offsets, *(trig.fields[f] for f in ("eta", "phi", "id"))), pdg, config.trigger_match_dr)
     return matched
 
 

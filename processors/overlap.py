@@ -15,7 +15,7 @@ import awkward as ak
 import numba
 import numpy as np
 
-__all__ = ["overlap_masks", "overlap_alive", "flat_offsets"]
+__all__ = ["overlap_masks", "overlap_alive", "flat_offsets", "any_near"]
 
 #: (Delta R) electron-muon shared-track proxy, jet-lepton "jet removal", lepton-jet "lepton removal",
 #: photon-lepton and jet-photon cones
@@ -94,3 +94,31 @@ def overlap_alive(collections: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) 
         alive.append(np.ones(len(eta), dtype=np.bool_))
     _overlap_kernel(*flats, *alive, DR_E_MU, DR_JET_LEP, DR_LEP_JET, DR_PHOTON)
     return tuple(alive)
+
+
+@numba.njit(cache=True, nogil=True)
+def _any_near_kernel(ao, apt, aeta, aphi, pt_min, bo, beta, bphi, bid, pdg, dr, out):  # noqa: PLR0913
+    dr2 = dr * dr
+    for ev in range(len(ao) - 1):
+        for i in range(ao[ev], ao[ev + 1]):
+            if apt[i] <= pt_min:
+                continue
+            for j in range(bo[ev], bo[ev + 1]):
+                if abs(bid[j]) == pdg and _dr2(aeta[i], aphi[i], beta[j], bphi[j]) < dr2:
+                    out[ev] = True
+                    break
+            if out[ev]:
+                break
+
+
+def any_near(a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], pt_min: float,
+             b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], pdg: int, dr: float) -> np.ndarray:
+    """Per event: has an object of ``a`` (offsets, pt, eta, phi) above ``pt_min`` an object of ``b``
+    (offsets, eta, phi, id) with ``abs(id) == pdg`` within ``dr``? (Trigger matching: one pass,
+    where the awkward cartesian product cost ~25 ms per 5k-event unit.)"""
+    out = np.zeros(len(a[0]) - 1, dtype=np.bool_)
+    ao, apt, aeta, aphi = (np.asarray(x, dtype=np.int64 if k == 0 else np.float64) for k, x in enumerate(a))
+    bo, beta, bphi = (np.asarray(x, dtype=np.int64 if k == 0 else np.float64) for k, x in enumerate(b[:3]))
+    _any_near_kernel(ao, apt, aeta, aphi, float(pt_min), bo, beta, bphi, np.asarray(b[3], dtype=np.int64),
+                     int(pdg), float(dr), out)
+    return out
