@@ -67,3 +67,17 @@ def test_classifier_scores_a_localised_excess_out_of_fold_and_predicts_new_event
     p_sig = ensemble.predict(rng.normal([2.5, 2.5], 0.3, size=(200, 2)))
     p_bkg = ensemble.predict(rng.normal(size=(200, 2)))
     assert p_sig.shape == (200, 2) and np.all(p_sig.mean(axis=0) > p_bkg.mean(axis=0) + 0.3)
+
+
+def test_gradient_boosted_members_find_the_excess_too() -> None:
+    rng = np.random.default_rng(2)
+    template = rng.normal(size=(1500, 3))
+    data = rng.normal(size=(1500, 3))
+    data[:150] = rng.normal([2.0, 2.0, 0.0], 0.3, size=(150, 3))
+    config = WeakConfig(kind="hgb", n_members=2, hgb_max_iter=40)
+    scores = weak_classifier_scores(data, template, config)
+    top = scores >= np.quantile(scores, 0.9, axis=0)
+    assert top[:150].mean() > 0.7 and top[150:].mean() < 0.05
+    assert not np.array_equal(scores[:, 0], scores[:, 1])  # each member its own seed
+    p = fit_weak_classifier(data, template, config).predict(rng.normal([2.0, 2.0, 0.0], 0.3, size=(100, 3)))
+    assert p.shape == (100, 2) and p.mean() > 0.6
