@@ -114,3 +114,34 @@ def test_driver_killed_and_restarted_resumes_without_recompute(tools, fine_refer
         assert tools.store_checksums(store) == tools.store_checksums(fine_reference)  # no duplicates, none lost
     finally:
         sched.close()
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_training_reruns_the_retrain(tools, local_reference, tmp_path: Path) -> None:
+    """A retrain whose worker is SIGKILLed is run again elsewhere: same seed, same weights and losses
+    as the undisturbed LocalCluster training of the same store."""
+    from adsearch.models import AutoencoderConfig
+    from adsearch.models.training import train_autoencoder
+
+    ref_store, ref_trained = local_reference
+    sched = tools.start_scheduler(tmp_path)
+    try:
+        with dask_client(sched.spec()) as client:
+            result: dict[str, object] = {}
+
+            def _train() -> None:
+                try:
+                    result["trained"] = train_autoencoder(ref_store, AutoencoderConfig(**tools.AE_CONFIG),
+                                                          tmp_path / "ae", client=client)
+                except BaseException as exc:  # noqa: BLE001
+                    result["error"] = exc
+
+            thread = threading.Thread(target=_train)
+            thread.start()
+            killed = _kill_when_busy(client, sched, 0, ready=lambda: True)
+            assert "train_once" in killed
+            thread.join(300)
+            assert "error" not in result, result.get("error")
+        tools.assert_same_training(result["trained"], ref_trained)
+    finally:
+        sched.close()
