@@ -195,15 +195,15 @@ class _Flat(NamedTuple):
         return ak.Array(contents.ListOffsetArray(ak.index.Index64(self.offsets), record))
 
 
-#: object fields the lepton selection never uses: not read (two branches less per unit)
-_UNUSED = ("charge",)
+#: object fields the lepton selection never uses: not read (three branches less per unit)
+_UNUSED = {"electron": ("charge",), "muon": ("charge", "tight")}
 
 
 def _identified(reader: ObjectReader, config: LeptonConfig) -> dict[str, tuple[_Flat, list[tuple[str, np.ndarray, bool]]]]:
     """kind -> (all objects, the cumulative masks of its named object-cutflow steps)."""
     out = {}
-    for kind, objects in (("electron", _Flat.of(reader.electrons(), skip=_UNUSED)),
-                          ("muon", _Flat.of(reader.muons(), skip=_UNUSED)),
+    for kind, objects in (("electron", _Flat.of(reader.electrons(), skip=_UNUSED["electron"])),
+                          ("muon", _Flat.of(reader.muons(), skip=_UNUSED["muon"])),
                           ("photon", _Flat.of(reader.photons())), ("jet", _Flat.of(reader.jets()))):
         if reader.kind == "physlite" and kind in ("electron", "muon"):  # for trigger matching by element link
             objects.fields["index"] = np.arange(objects.offsets[-1]) - np.repeat(objects.offsets[:-1], objects.counts)
@@ -246,7 +246,7 @@ def _select_flat(reader: ObjectReader, config: LeptonConfig) -> dict[str, _Flat]
 
 def select_lepton_objects(reader: ObjectReader, config: LeptonConfig) -> LeptonObjects:
     """Identified objects after overlap removal (module docstring), per event, pT-ordered
-    (the reader's fields except ``charge``, which the selection does not read)."""
+    (the reader's fields except lepton ``charge`` and muon ``tight``, which the selection does not read)."""
     return LeptonObjects({kind: flat.to_ak() for kind, flat in _select_flat(reader, config).items()})
 
 

@@ -27,6 +27,7 @@ import awkward as ak
 import numpy as np
 
 from adsearch.errors import BadInputError
+from adsearch.processors.nano_objects import FlatCollection
 
 __all__ = ["ObjectReader", "MEV", "NANO_BTAG_DEEPFLAVB_77", "PHYSLITE_BTAG_DL1D_77"]
 
@@ -130,30 +131,34 @@ class ObjectReader:
     # -- collections ----------------------------------------------------------------------
     def jets(self) -> ak.Array:
         """Small-R jets with a b-tag flag at the configured (77%) working point."""
-        if self.kind == "physlite":
-            coll = self._collection("Jets")
-            tagger = self._collection("BTagging_AntiKt4EMPFlow")
-            link = coll["btaggingLink"]["m_persIndex"]
-            pb, pc, pu = (tagger[f"DL1dv01_p{x}"][link] for x in "bcu")
-            with np.errstate(divide="ignore", invalid="ignore"):
-                score = np.log(pb / (_DL1D_FC * pc + (1 - _DL1D_FC) * pu))
-        else:
-            coll = self._collection("Jet")
-            score = self._field(coll, "btagDeepFlavB", "Jet")
+        if self.kind != "physlite":
+            return self._nano_jets()
+        coll = self._collection("Jets")
+        tagger = self._collection("BTagging_AntiKt4EMPFlow")
+        link = coll["btaggingLink"]["m_persIndex"]
+        pb, pc, pu = (tagger[f"DL1dv01_p{x}"][link] for x in "bcu")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.log(pb / (_DL1D_FC * pc + (1 - _DL1D_FC) * pu))
         fields = self._kinematics(coll, "Jet", self._scale, self._mass_name)
         fields["btag"] = ak.fill_none(score > self.btag_threshold, False)
-        if self.kind == "physlite":
-            if "NNJvtPass" in coll.fields:
-                fields["jvt_pass"] = coll["NNJvtPass"] != 0
-            else:
-                self.missing.add("jet_jvt")
-                fields["jvt_pass"] = ak.ones_like(fields["pt"]) > 0
-        elif "puId" in coll.fields:  # CHS jets (Run 2): pile-up ID medium bit, defined below 50 GeV
-            fields["jvt_pass"] = ((coll["puId"] & NANO_PUID_MEDIUM_BIT) != 0) | (fields["pt"] >= 50.0)
-        else:  # PUPPI jets (Run-3 NanoAOD): pile-up is removed in the jet algorithm, no ID to cut on
+        if "NNJvtPass" in coll.fields:
+            fields["jvt_pass"] = coll["NNJvtPass"] != 0
+        else:
             self.missing.add("jet_jvt")
             fields["jvt_pass"] = ak.ones_like(fields["pt"]) > 0
         return ak.zip(fields)
+
+    def _nano_jets(self) -> ak.Array:
+        c = self._nano("Jet")
+        score = c.get("btagDeepFlavB")
+        fields = self._nano_kinematics(c)
+        fields["btag"] = score > self.btag_threshold
+        if c.has("puId"):  # CHS jets (Run 2): pile-up ID medium bit, defined below 50 GeV
+            fields["jvt_pass"] = ((c.get("puId") & NANO_PUID_MEDIUM_BIT) != 0) | (fields["pt"] >= 50.0)
+        else:  # PUPPI jets (Run-3 NanoAOD): pile-up is removed in the jet algorithm, no ID to cut on
+            self.missing.add("jet_jvt")
+            fields["jvt_pass"] = np.ones(c.length, dtype=bool)
+        return c.records(fields)
 
     def electrons(self) -> ak.Array:
         """Electrons with tight ID flag and relative isolation (cluster eta for the crack veto)."""
@@ -167,19 +172,18 @@ class ObjectReader:
             fields["iso_tight"] = fields["reliso"] < 0.06  # FCTight: track and calorimeter terms < 0.06
             fields |= self._no_impact_parameters(fields["pt"], "electron")
             return ak.zip(fields)
-        coll = self._collection("Electron")
-        fields = self._kinematics(coll, "Electron", 1.0, "mass")
-        delta = coll["deltaEtaSC"] if "deltaEtaSC" in coll.fields else 0.0
-        fields["eta_cluster"] = fields["eta"] + delta
-        fields["charge"] = self._field(coll, "charge", "Electron")
-        fields["tight"] = self._field(coll, "cutBased", "Electron") >= 4
-        fields["reliso"] = self._field(coll, "pfRelIso03_all", "Electron")
+        c = self._nano("Electron")
+        fields = self._nano_kinematics(c)
+        fields["eta_cluster"] = fields["eta"] + (c.get("deltaEtaSC") if c.has("deltaEtaSC") else 0.0)
+        fields["charge"] = c.content("charge")
+        fields["tight"] = c.get("cutBased") >= 4
+        fields["reliso"] = c.get("pfRelIso03_all")
         fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["electron"]
-        fields |= self._nano_impact_parameters(coll, fields["eta"], "electron")
-        return ak.zip(fields)
+        fields |= self._nano_impact_parameters(c, fields["eta"], "electron")
+        return c.records(fields)
 
     def muons(self) -> ak.Array:
-        """Muons with ID flag (NanoAOD tightId; PHYSLITE quality Medium or better) and isolation."""
+        """Muons with the Medium ID flag (NanoAOD mediumId; PHYSLITE quality Medium or better) and isolation."""
         if self.kind == "physlite":
             coll = self._collection("Muons")
             fields = self._kinematics(coll, "Muons", MEV, "m")
@@ -191,17 +195,19 @@ class ObjectReader:
                 pflow = (coll["ptcone20_Nonprompt_All_MaxWeightTTVA_pt500"] + 0.4 * coll["neflowisol20"]) / coll["pt"]
             fields["iso_tight"] = pflow < 0.045
             fields |= self._no_impact_parameters(fields["pt"], "muon")
-        else:
-            coll = self._collection("Muon")
-            fields = self._kinematics(coll, "Muon", 1.0, "mass")
-            fields["charge"] = self._field(coll, "charge", "Muon")
-            fields["tight"] = self._field(coll, "tightId", "Muon") != 0
-            fields["medium"] = self._field(coll, "mediumId", "Muon") != 0
-            fields["reliso"] = self._field(coll, "pfRelIso04_all", "Muon")
-            fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["muon"]
-            fields |= self._nano_impact_parameters(coll, fields["eta"], "muon")
+            fields["eta_cluster"] = fields["eta"]
+            return ak.zip(fields)
+        c = self._nano("Muon")
+        fields = self._nano_kinematics(c)
+        fields["charge"] = c.content("charge")
+        if c.has("tightId"):  # not a cut of the paper (Medium ID): left unread unless asked for
+            fields["tight"] = c.content("tightId")
+        fields["medium"] = c.get("mediumId") != 0
+        fields["reliso"] = c.get("pfRelIso04_all")
+        fields["iso_tight"] = fields["reliso"] < NANO_ISO_TIGHT["muon"]
+        fields |= self._nano_impact_parameters(c, fields["eta"], "muon")
         fields["eta_cluster"] = fields["eta"]
-        return ak.zip(fields)
+        return c.records(fields)
 
     def _empty(self, fields: tuple[str, ...]) -> ak.Array:
         """A collection with no objects in any event (a collection declared absent)."""
@@ -224,30 +230,46 @@ class ObjectReader:
             pt_gev = fields["pt"]  # FixedCutTight: topoetcone40 < 0.022 pT + 2.45 GeV, ptcone20 / pT < 0.05
             fields["iso_tight"] = ((coll["topoetcone40"] * MEV < 0.022 * pt_gev + 2.45)
                                    & (coll["ptcone20"] * MEV < 0.05 * pt_gev))
+            fields["eta_cluster"] = fields["eta"]
+            return ak.zip(fields)
+        c = self._nano("Photon")
+        fields = self._nano_kinematics(c, massless=True)
+        if c.has("cutBased"):
+            fields["tight"] = c.get("cutBased") >= 3
+        elif c.has("cutBasedBitmap"):
+            fields["tight"] = (c.get("cutBasedBitmap") & 4) != 0
         else:
-            coll = self._collection("Photon")
-            fields = self._kinematics(coll, "Photon", 1.0, "mass", massless=True)
-            if "cutBased" in coll.fields:
-                fields["tight"] = coll["cutBased"] >= 3
-            elif "cutBasedBitmap" in coll.fields:
-                fields["tight"] = (coll["cutBasedBitmap"] & 4) != 0
-            else:
-                raise BadInputError(self.filename, "missing branch Photon_cutBased (or Photon_cutBasedBitmap)")
-            iso_name = next((n for n in ("pfRelIso03_all", "pfRelIso03_all_quadratic") if n in coll.fields), None)
-            if iso_name is None:
-                self.missing.add("photon_isolation")
-                fields["iso_tight"] = ak.ones_like(fields["pt"]) > 0
-            else:
-                fields["iso_tight"] = coll[iso_name] < NANO_ISO_TIGHT["photon"]
+            raise BadInputError(self.filename, "missing branch Photon_cutBased (or Photon_cutBasedBitmap)")
+        iso_name = next((n for n in ("pfRelIso03_all", "pfRelIso03_all_quadratic") if c.has(n)), None)
+        if iso_name is None:
+            self.missing.add("photon_isolation")
+            fields["iso_tight"] = np.ones(c.length, dtype=bool)
+        else:
+            fields["iso_tight"] = c.get(iso_name) < NANO_ISO_TIGHT["photon"]
         fields["eta_cluster"] = fields["eta"]
-        return ak.zip(fields)
+        return c.records(fields)
 
-    def _nano_impact_parameters(self, coll: Any, eta: ak.Array, kind: str) -> dict[str, ak.Array]:
+    def _nano(self, name: str) -> FlatCollection:
+        return FlatCollection(self._collection(name), name, self.filename, self.entry_start)
+
+    def _nano_kinematics(self, c: FlatCollection, massless: bool = False) -> dict[str, np.ndarray]:
+        """pt, eta, phi, mass (GeV) of a NanoAOD collection, checked finite; ``massless``
+        collections (photons) may lack the mass branch."""
+        pt = c.get("pt")
+        mass = np.zeros(c.length, dtype=pt.dtype) if massless and not c.has("mass") else c.get("mass")
+        fields = {"pt": pt, "eta": c.get("eta"), "phi": c.get("phi"), "mass": mass}
+        for name, values in fields.items():
+            c.check_finite(name, values)
+        return fields
+
+    def _nano_impact_parameters(self, c: FlatCollection, eta: np.ndarray, kind: str) -> dict[str, np.ndarray]:
         """|d0|/sigma(d0) = dxy/dxyErr and z0 sin(theta) = dz (cm) x 10 / cosh(eta) in mm."""
-        if not {"dxy", "dxyErr", "dz"} <= set(coll.fields):
-            return self._no_impact_parameters(eta, kind)
+        if not all(c.has(n) for n in ("dxy", "dxyErr", "dz")):
+            self.missing |= {f"{kind}_d0sig", f"{kind}_z0"}
+            nan = np.full(c.length, np.nan)
+            return {"d0sig": nan, "z0sintheta_mm": nan}
         with np.errstate(divide="ignore", invalid="ignore"):
-            return {"d0sig": coll["dxy"] / coll["dxyErr"], "z0sintheta_mm": coll["dz"] * 10.0 / np.cosh(eta)}
+            return {"d0sig": c.get("dxy") / c.get("dxyErr"), "z0sintheta_mm": c.get("dz") * 10.0 / np.cosh(eta)}
 
     def _no_impact_parameters(self, like: ak.Array, kind: str) -> dict[str, ak.Array]:
         """NaN impact parameters (they pass); the cuts on them are reported as not applied."""

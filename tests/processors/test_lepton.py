@@ -54,7 +54,7 @@ def test_object_cuts_and_overlap_removal(source: str, gen_events, real_file) -> 
     jets = ak.concatenate([objs["jet"], objs["bjet"]], axis=1)
     assert ak.all(el.pt > 20) and ak.all(abs(el.eta_cluster) < 2.47) and ak.all(el.tight)
     assert not ak.any((abs(el.eta_cluster) > 1.37) & (abs(el.eta_cluster) < 1.52))
-    assert ak.all(el.reliso < 0.15) and ak.all(mu.reliso < 0.15) and ak.all(mu.tight)
+    assert ak.all(el.reliso < 0.15) and ak.all(mu.reliso < 0.15) and ak.all(mu.medium)
     assert ak.all(mu.pt > 20) and ak.all(abs(mu.eta) < 2.5)
     assert ak.all(ph.pt > 20) and ak.all(abs(ph.eta) < 2.37) and ak.all(ph.tight)
     assert ak.all(jets.pt > 30) and ak.all(abs(jets.eta) < 2.4)
