@@ -20,9 +20,9 @@ def ae_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     unc = {"luminosity": 0.017, "efficiency": 0.02, "jet_energy_scale": 0.02, "jet_energy_resolution": 0.1}
     rng = np.random.default_rng(1)
     m = np.concatenate([300 + rng.exponential(400, 3000), rng.normal(1200, 40, 60)])
-    fitted = analyse_spectrum(m, region="10 pb", spectrum="je", n_pseudo=200, limit_widths=(0.15,),
-                              limit_mass_spacing=0.3, signal_uncertainties=SignalUncertainties(**unc))
-    too_few = analyse_spectrum(m[:10], region="0.1 pb", spectrum="jmu", n_pseudo=200)
+    fitted = analyse_spectrum(m, region="10 pb", spectrum="je", n_pseudo=100, limit_widths=(0.15,),
+                              limit_mass_spacing=0.5, signal_uncertainties=SignalUncertainties(**unc))
+    too_few = analyse_spectrum(m[:10], region="0.1 pb", spectrum="jmu", n_pseudo=100)
     search = tmp_path_factory.mktemp("ae_search")
     (search / "plots").mkdir()
     import matplotlib.pyplot as plt
@@ -57,4 +57,23 @@ def cwola_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"region": "search", "luminosity_ipb": 10300.0, "n_data": 20000, "n_injected": {}, "regions": [region]},
         default=float))
     make_report("cwola", search, search / "report")
+    return search / "report"
+
+
+@pytest.fixture(scope="session")
+def weak_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from adsearch.searches.weak.analysis import analyse_members
+    from adsearch.searches.weak.regions import SlidingRegion
+
+    region = SlidingRegion(2800.0, 3400.0)
+    centres = 0.5 * (region.edges_gev[1:] + region.edges_gev[:-1])
+    shape = 4000.0 * (centres / 2200.0) ** -7
+    members = np.random.default_rng(3).poisson(np.tile(shape, (5, 1))).astype(float)
+    spectrum = analyse_members(members, region, "efficiency 0.1").to_dict()
+    window = {"signal_region_gev": [2800.0, 3400.0], "feature_set": "M_tau21", "spectra": [spectrum]}
+    search = tmp_path_factory.mktemp("weak_search")
+    (search / "results.json").write_text(json.dumps(
+        {"template": "salad", "luminosity_ipb": 2700.0, "n_data": int(members[0].sum()), "n_injected": {},
+         "windows": [window]}, default=float))
+    make_report("weak", search, search / "report")
     return search / "report"
