@@ -28,7 +28,7 @@ from adsearch.searches.weak.regions import SlidingRegion
 from adsearch.stats.likelihood import LikelihoodInputs, build_model
 from adsearch.stats.strategies import StrategyResult, fit_strategy_b
 
-__all__ = ["MergedSpectrum", "analyse_members", "merged_bin_significance"]
+__all__ = ["MergedSpectrum", "analyse_members", "merged_bin_inputs", "merged_bin_significance"]
 
 
 @dataclass
@@ -66,21 +66,28 @@ class MergedSpectrum:
                                        "background": None if f.background is None else f.background.tolist()}}
 
 
+def merged_bin_inputs(
+    n_sr: float, s_sr: float, b_sr: float, sigma_fit: float, sigma_ensemble: float,
+) -> LikelihoodInputs:
+    """The merged bin's likelihood inputs: observed n, signal s for mu = 1, background b, and the
+    fit and ensemble uncertainties as two Gaussian-constrained, additive nuisance parameters
+    (``histosys``). A nuisance whose width is negligible is left out: a constraint far narrower
+    than the Poisson width only makes the minimiser stiff."""
+    tiny = 1e-4 * np.sqrt(max(b_sr, 1.0))
+    return LikelihoodInputs.make(
+        [n_sr], [s_sr], [max(b_sr, 1e-6)],
+        np.array([[sigma_fit**2]]) if sigma_fit > tiny else None,
+        background_shapes={"ensemble": np.array([sigma_ensemble])} if sigma_ensemble > tiny else None)
+
+
 def merged_bin_significance(n_sr: float, b_sr: float, sigma_fit: float, sigma_ensemble: float) -> tuple[float, float]:
-    """(Z, p0) of one merged bin by pyhf (q0, asymptotic): the fit uncertainty and the ensemble
-    uncertainty are two Gaussian-constrained, additive nuisance parameters (``histosys``).
+    """(Z, p0) of one merged bin by pyhf (q0, asymptotic), uncertainties as in :func:`merged_bin_inputs`.
 
     >>> z, _ = merged_bin_significance(1100.0, 1000.0, 0.0, 0.0)
     >>> round(z, 2)
     3.11
     """
-    # a nuisance whose width is negligible is left out: a constraint far narrower than the
-    # Poisson width only makes the minimiser stiff
-    tiny = 1e-4 * np.sqrt(max(b_sr, 1.0))
-    inputs = LikelihoodInputs.make(
-        [n_sr], [max(np.sqrt(b_sr), 1.0)], [max(b_sr, 1e-6)],
-        np.array([[sigma_fit**2]]) if sigma_fit > tiny else None,
-        background_shapes={"ensemble": np.array([sigma_ensemble])} if sigma_ensemble > tiny else None)
+    inputs = merged_bin_inputs(n_sr, max(np.sqrt(b_sr), 1.0), b_sr, sigma_fit, sigma_ensemble)
     poi_max = max(10.0, 20.0 * (np.sqrt(b_sr) + n_sr) / max(np.sqrt(b_sr), 1.0))
     model, data = build_model(inputs, poi_max=poi_max)
     p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0"))

@@ -57,3 +57,29 @@ def run(store_path: str, out_dir: str, template: str | None, config_path: str | 
                + " sigma; reported (validated, non-closure corrected): "
                + ", ".join(f"{lab} {result.max_z(lab, reported=True):.2f}" for lab in labels)
                + f" sigma; outputs in {out_dir}")
+
+
+@weak.command("limits")
+@store_option
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="WeakSearchConfig YAML with a 'limits' block: {signal: NAME, xsec_pb: [...]}.")
+@_with_cluster_options
+def limits(store_path: str, out_dir: str, config_path: str, cluster: ClusterSpec) -> None:
+    """CLs limits by injection: rerun the whole chain at each injected cross-section; limits.json."""
+    import yaml
+
+    from adsearch.config import load_config
+    from adsearch.searches.weak.config import WeakSearchConfig
+    from adsearch.searches.weak.limits import WeakLimitsConfig, injection_limits
+
+    raw = yaml.safe_load(Path(config_path).read_text()) or {}
+    if "limits" not in raw:
+        raise click.BadParameter(f"{config_path}: no 'limits' block (signal, xsec_pb)", param_hint="--config")
+    scan = load_config(WeakLimitsConfig, raw.pop("limits"))
+    config = load_config(WeakSearchConfig, raw)
+    with _client(cluster) as client:
+        rows = injection_limits(store_path, config, scan, out_dir, client=client)
+    for row in rows:
+        band = ", ".join(f"{v:.3g}" for v in row["band_pb"])
+        click.echo(f"{row['signal']} {row['label']}: 95% CL limit {row['limit_pb']:.3g} pb (expected band {band})")

@@ -181,3 +181,25 @@ def test_validation_rule_needs_ten_instances_small_median_and_spread() -> None:
     wide = np.concatenate([np.zeros(7), np.full(5, 2.5)])
     assert validation_summary(wide)[0] < 1 and not passes_validation(wide)  # spread >= 1
     assert not passes_validation(np.concatenate([good[:9], [np.nan, np.nan]]))  # failed fits do not count
+
+
+def test_injection_limits_rerun_the_chain_and_order_the_band(weak_store: Path, tmp_path: Path) -> None:
+    cfg = yaml.safe_load(_config(tmp_path).read_text())
+    cfg["limits"] = {"signal": "signal", "xsec_pb": [1.0, 4.0]}
+    cfg["classifier"] = {"n_members": 1, "max_epochs": 4, "patience": 2}
+    cfg["salad"] = {"max_epochs": 3}
+    path = tmp_path / "limits.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    text = _run_cli(["weak", "limits", str(weak_store), "--out", str(tmp_path / "lim"), "--config", str(path),
+                     "--workers", "0"])
+    assert "95% CL limit" in text
+    rows = {r["label"]: r for r in json.loads((tmp_path / "lim" / "limits.json").read_text())["limits"]}
+    for row in rows.values():
+        assert [p["xsec_injected_pb"] for p in row["points"]] == [1.0, 4.0]
+        band = row["band_pb"]
+        assert band == sorted(band) and row["limit_pb"] >= min(p["xsec_injected_pb"] for p in row["points"])
+        assert all(p["excluded_pb"] >= p["xsec_injected_pb"] for p in row["points"])
+    # every rerun selected the injected signal: the selection's CLs limit is tighter than without one
+    sel = min(p["observed_pb"] for p in rows["efficiency 0.02"]["points"])
+    assert sel < min(p["observed_pb"] for p in rows["no selection"]["points"])
+    assert all(p["signal_efficiency"] > 0.1 for p in rows["efficiency 0.02"]["points"])
