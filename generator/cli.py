@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from adsearch.errors import ConfigError
@@ -27,47 +29,77 @@ def _print_summary(summary: GenerationSummary) -> None:
                   f"{summary.chunks_skipped} already complete; {summary.wall_s:.1f} s; manifest {summary.manifest}")
 
 
-@click.command("generate")
-@click.argument("kind", type=click.Choice(KINDS))
-@click.option("--events", "n_events", type=click.IntRange(min=1), default=None,
-              help="Number of events (all processes together). Required unless --lumi-pb is given.")
-@click.option("--seed", type=click.IntRange(min=0), required=True, help="Master seed; same seed -> same events.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output directory.")
-@click.option("--signal", default=None,
-              help="Generate a signal instead of the SM background: "
-                   + ", ".join(n for names in NAMED_SIGNALS.values() for n in names)
-                   + " or any wprime_<mA>_<mB>_<mC> / ssm_wprime_<m> / lq_<m>.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-@click.option("--chunk-events", type=click.IntRange(min=1), default=5000, show_default=True, help="Events per file.")
-@click.option("--pthat-min", "pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True, help="QCD dijet pTHat threshold [GeV]; 400 is complete for leading large-R pT > 500 GeV with "
-                   "|Delta eta| < 1.3 above mJJ = 1.4 TeV (use 300 without a Delta-eta cut).")
-@click.option("--lepton-pthat-min", "lepton_pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
-              default=100.0, show_default=True, help="pTHat cut of the SM lepton processes [GeV].")
-@click.option("--lepton-min-pt", "lepton_min_pt_gev", type=click.FloatRange(min=0), default=50.0, show_default=True,
-              help="SM lepton processes: hard-process e/mu pT cut [GeV].")
-@click.option("--mpi/--no-mpi", default=False, show_default=True, help="Multiparton interactions.")
-@click.option("--lumi-pb", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Lepton SM mix: target integrated luminosity [pb^-1] instead of --events.")
-@click.option("--tune", type=click.IntRange(min=1), default=None,
-              help="Pythia pp tune (Tune:pp = N, e.g. 5 for 4C; default Pythia's Monash 14): another tune for a SALAD simulation.")
-@click.option("--pythia-setting", "pythia_settings", multiple=True,
-              help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def generate(kind: str, n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int,
-             chunk_events: int, pthat_min_gev: float, lepton_pthat_min_gev: float, lepton_min_pt_gev: float, mpi: bool,
-             lumi_pb: float | None, progress: bool, tune: int | None = None,
-             pythia_settings: tuple[str, ...] = ()) -> None:
+_COMMON = (
+    click.option("--events", "n_events", type=click.IntRange(min=1), default=None,
+                 help="Number of events (all processes together)."),
+    click.option("--seed", type=click.IntRange(min=0), required=True, help="Master seed; same seed -> same events."),
+    click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output directory."),
+    click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."),
+    click.option("--chunk-events", type=click.IntRange(min=1), default=5000, show_default=True, help="Events per file."),
+    click.option("--tune", type=click.IntRange(min=1), default=None,
+                 help="Pythia pp tune (Tune:pp = N, e.g. 5 for 4C; default Pythia's Monash 14): another tune for a SALAD simulation."),
+    click.option("--pythia-setting", "pythia_settings", multiple=True,
+                 help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'."),
+    click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar."),
+)
+#: options that only one kind of sample has (shown only in its --help)
+_KIND_OPTIONS = {
+    "dijet": (
+        click.option("--pthat-min", "pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
+                     default=DEFAULT_DIJET_PTHAT_MIN_GEV, show_default=True,
+                     help="QCD dijet pTHat threshold [GeV]; 400 is complete for leading large-R pT > 500 GeV with "
+                          "|Delta eta| < 1.3 above mJJ = 1.4 TeV (use 300 without a Delta-eta cut)."),
+        click.option("--mpi/--no-mpi", default=False, show_default=True, help="Multiparton interactions."),
+    ),
+    "lepton": (
+        click.option("--lepton-pthat-min", "lepton_pthat_min_gev", type=click.FloatRange(min=0, min_open=True),
+                     default=100.0, show_default=True, help="pTHat cut of the SM lepton processes [GeV]."),
+        click.option("--lepton-min-pt", "lepton_min_pt_gev", type=click.FloatRange(min=0), default=50.0,
+                     show_default=True, help="SM lepton processes: hard-process e/mu pT cut [GeV]."),
+        click.option("--lumi-pb", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="SM mix: target integrated luminosity [pb^-1] instead of --events."),
+    ),
+}
+
+
+class _KindGroup(click.Group):
+    """``adsearch generate KIND``: one subcommand per sample kind, so each --help lists its own options."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            raise click.UsageError(f"unknown sample kind {args[0]!r}: choose {' or '.join(KINDS)}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group("generate", cls=_KindGroup)
+def generate() -> None:
     """Generate KIND (dijet or lepton) events with Pythia 8 + FastJet into NanoAOD ROOT files."""
-    if n_events is None and lumi_pb is None:
-        raise click.BadParameter("give --events N (or --lumi-pb L for the lepton SM mix)", param_hint="--events")
-    try:
-        summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
-                                  chunk_events=chunk_events, pthat_min_gev=pthat_min_gev,
-                                  lepton_pthat_min_gev=lepton_pthat_min_gev, lepton_min_pt_gev=lepton_min_pt_gev,
-                                  mpi=mpi, lumi_pb=lumi_pb,
-                                  pythia_settings=[*([f"Tune:pp = {tune}"] if tune else []), *pythia_settings],
-                                  progress=progress)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    _print_summary(summary)
+
+
+def _make_command(kind: str) -> None:
+    signals = ", ".join(NAMED_SIGNALS.get(kind, ()))
+    pattern = "wprime_<mA>_<mB>_<mC>" if kind == "dijet" else "ssm_wprime_<m> / lq_<m>"
+
+    def command(n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int, chunk_events: int,
+                progress: bool, tune: int | None, pythia_settings: tuple[str, ...], **kind_options: Any) -> None:
+        if n_events is None and kind_options.get("lumi_pb") is None:
+            raise click.BadParameter("give --events N" + (" (or --lumi-pb L)" if kind == "lepton" else ""),
+                                     param_hint="--events")
+        try:
+            summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
+                                      chunk_events=chunk_events,
+                                      pythia_settings=[*([f"Tune:pp = {tune}"] if tune else []), *pythia_settings],
+                                      progress=progress, **kind_options)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc)) from exc
+        _print_summary(summary)
+
+    command.__doc__ = f"Generate {kind} events (the SM background, or --signal) into NanoAOD ROOT files."
+    for option in reversed((*_COMMON, click.option("--signal", default=None, help=(
+            f"Generate a signal instead of the SM background: {signals} or any {pattern}.")), *_KIND_OPTIONS[kind])):
+        command = option(command)
+    generate.add_command(click.command(kind)(command))
+
+
+for _kind in KINDS:
+    _make_command(_kind)

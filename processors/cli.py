@@ -25,10 +25,6 @@ _OPTIONS = (
     click.option("--chunksize", default=DEFAULT_CHUNKSIZE, show_default=True, type=click.IntRange(1),
                  help="Events per work unit."),
     click.option("--skip-bad-files", is_flag=True, help="Skip unreadable/invalid files and record why in the store."),
-    click.option("--rmm-fraction", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True),
-                 help="Store the RMM for this seeded random fraction of events only (lepton)."),
-    click.option("--seed", default=0, show_default=True, type=int, help="Seed of the RMM fraction sampling."),
-    click.option("--rmm-codec", default=DEFAULT_RMM_CODEC, show_default=True, type=click.Choice(sorted(RMM_CODECS))),
     click.option("--config", "config_path", default=None, type=click.Path(exists=True),
                  help="YAML with selection cuts (keys of LeptonConfig / DijetConfig)."),
     click.option("--write-mode", default="auto", show_default=True, type=click.Choice(WRITE_MODES),
@@ -42,9 +38,18 @@ _OPTIONS = (
 )
 
 
-def _with_options(func: Callable[..., Any]) -> Callable[..., Any]:
+#: the RMM exists only for the lepton processor: these options are shown (and accepted) there only
+_RMM_OPTIONS = (
+    click.option("--rmm-fraction", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+                 help="Store the RMM for this seeded random fraction of events only."),
+    click.option("--seed", default=0, show_default=True, type=int, help="Seed of the RMM fraction sampling."),
+    click.option("--rmm-codec", default=DEFAULT_RMM_CODEC, show_default=True, type=click.Choice(sorted(RMM_CODECS))),
+)
+
+
+def _with_options(func: Callable[..., Any], kind: str) -> Callable[..., Any]:
     func = cluster_options(func)
-    for option in reversed(_OPTIONS):
+    for option in reversed((*_OPTIONS, *(_RMM_OPTIONS if kind == "lepton" else ()))):
         func = option(func)
     return func
 
@@ -55,12 +60,10 @@ def process() -> None:
 
 
 def _make_command(kind: str) -> None:
-    @process.command(kind, help=f"Run the {kind} processor; print the cutflow of every dataset.")
-    @_with_options
     def command(fileset: str, out_store: str | None, cluster: ClusterSpec, chunksize: int,
-                skip_bad_files: bool, rmm_fraction: float, seed: int, rmm_codec: str,
-                config_path: str | None, write_mode: str, max_files: int | None, max_chunks: int | None,
-                dry_run: bool) -> None:
+                skip_bad_files: bool, config_path: str | None, write_mode: str, max_files: int | None,
+                max_chunks: int | None, dry_run: bool, rmm_fraction: float = 1.0, seed: int = 0,
+                rmm_codec: str = DEFAULT_RMM_CODEC) -> None:
         limits = {"max_files": max_files, "max_chunks": max_chunks}
         if dry_run:
             plan = plan_processing(kind, fileset, config=config_path, n_workers=max(cluster.n_workers, 1), chunksize=chunksize,
@@ -82,6 +85,8 @@ def _make_command(kind: str) -> None:
                    f"({summary.wall_s:.1f} s, {rate:,.0f} events/s; parts written by the {summary.write_mode})")
         if summary.skipped_files and sum(d.n_files for d in summary.datasets.values()) == 0:  # n_files: files kept
             raise click.ClickException(f"every input file ({len(summary.skipped_files)}) was skipped: nothing was processed")
+
+    process.command(kind, help=f"Run the {kind} processor; print the cutflow of every dataset.")(_with_options(command, kind))
 
 
 for _kind in PROCESSOR_KINDS:
