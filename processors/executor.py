@@ -16,10 +16,16 @@ disk), each unit's result comes back to the client as soon as it is done (``as_c
 coffea's tree reduction, which would carry the parts' bytes from worker to worker) and the
 receiver writes and commits the part before the result, now small, is accumulated. Units the
 receiver already holds committed are not sent at all.
+
+Every unit first records its file and entry range as a scheduler event, so a unit that keeps
+killing its workers (Dask reschedules it on another worker each time, up to
+``distributed.scheduler.allowed-failures``) is reported as one :class:`ClusterError` naming the
+file, the entries and the cause, instead of Dask's ``KilledWorker`` with an anonymous task key.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +34,60 @@ from coffea import processor
 from coffea.processor.accumulator import accumulate
 from coffea.processor.executor import _compression_wrapper, _decompress
 
-__all__ = ["SpreadDaskExecutor"]
+__all__ = ["SpreadDaskExecutor", "UNIT_EVENTS"]
+
+#: Scheduler event topic: ``{"key", "file", "entries", "worker"}`` when a work unit starts, and again
+#: with ``"done": True`` when it returned.
+UNIT_EVENTS = "adsearch-units"
+
+
+class _NamedUnit:
+    """coffea's work function, announcing its unit (file, entries) before it runs."""
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+        functools.update_wrapper(self, function)  # same task names (key prefix) on the dashboard
+
+    def __call__(self, item: Any) -> Any:
+        from distributed import get_worker
+
+        unit = item[0] if isinstance(item, tuple) else item
+        try:
+            worker = get_worker()
+        except ValueError:  # not on a Dask worker
+            return self.function(item)
+        if not hasattr(unit, "filename"):  # not a coffea WorkItem
+            return self.function(item)
+        event = {"key": worker.get_current_task(), "file": unit.filename,
+                 "entries": f"{unit.entrystart}-{unit.entrystop}", "worker": worker.address}
+        worker.log_event(UNIT_EVENTS, event)
+        output = self.function(item)
+        worker.log_event(UNIT_EVENTS, {**event, "done": True})
+        return output
+
+
+def _killed_unit_error(client: Any, exc: BaseException) -> Exception:
+    """The unit whose workers died. coffea may report KilledWorker on the tree reduction above it,
+    so the unit is the one that started most often and never returned (a finished unit whose result
+    died with a worker is computed again, but it returned the first time)."""
+    from collections import defaultdict
+
+    from adsearch.errors import ClusterError
+
+    starts: dict[str, list[dict[str, str]]] = defaultdict(list)
+    finished: set[str] = set()
+    for _, msg in client.get_events(UNIT_EVENTS):
+        if msg.get("done"):
+            finished.add(str(msg.get("key")))
+        else:
+            starts[str(msg.get("key"))].append(msg)
+    key = str(getattr(exc, "task", None))
+    unfinished = [m for k, m in starts.items() if k not in finished]
+    runs = starts.get(key) or max(unfinished, key=len, default=[])
+    where = f"{runs[-1]['file']} (entries {runs[-1]['entries']})" if runs else "a work unit"
+    n_dead = len({u["worker"] for u in runs}) or getattr(exc, "allowed_failures", 0) + 1
+    return ClusterError(f"{where}: the work unit killed {n_dead} workers in a row (each died running it: out of "
+                        "memory or a crash in compiled code?); see the workers' logs")
 
 
 @dataclass
@@ -47,9 +106,20 @@ class SpreadDaskExecutor(processor.DaskExecutor):
             # the pair directly keeps that contract without the shared dependency
             heavy, self.heavy_input = self.heavy_input, None
             items = [(item, heavy) for item in items]
-        if self.receiver is None or self.function_name == "get_metadata":
+        if self.function_name == "get_metadata":
             return super().__call__(items, function, accumulator)
-        return self._gather_on_client(list(items), function, accumulator)
+        from distributed import KilledWorker
+
+        try:
+            if self.receiver is None:
+                return super().__call__(items, _NamedUnit(function), accumulator)
+            return self._gather_on_client(list(items), _NamedUnit(function), accumulator)
+        except KilledWorker as exc:
+            raise _killed_unit_error(self.client, exc) from None
+        except RuntimeError as exc:  # coffea's rewording of KilledWorker, which drops the task key
+            if isinstance(exc.__context__, KilledWorker):
+                raise _killed_unit_error(self.client, exc.__context__) from None
+            raise
 
     def _gather_on_client(self, items: list[Any], function: Callable, accumulator: Any) -> Any:
         from distributed import as_completed

@@ -178,7 +178,7 @@ class Scheduler:
 
 
 def start_scheduler(base: Path, n_workers: int = 2, tls: dict[str, str] | None = None,
-                    worker_args: tuple[str, ...] = ()) -> Scheduler:
+                    worker_args: tuple[str, ...] = (), scheduler_env: dict[str, str] | None = None) -> Scheduler:
     port = free_port()
     protocol = "tls" if tls else "tcp"
     sched = Scheduler(f"{protocol}://127.0.0.1:{port}", base, tls or {})
@@ -186,7 +186,8 @@ def start_scheduler(base: Path, n_workers: int = 2, tls: dict[str, str] | None =
     with log.open("w") as out:
         proc = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--protocol", protocol,
                                  "--no-dashboard", *sched._tls_args()], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **WORKER_ENV}, cwd=base, start_new_session=True)
+                                env={**os.environ, **WORKER_ENV, **(scheduler_env or {})}, cwd=base,
+                                start_new_session=True)
     sched.procs.append(proc)
     try:
         wait_for_port(port, proc, log)

@@ -145,3 +145,52 @@ def test_worker_killed_mid_training_reruns_the_retrain(tools, local_reference, t
         tools.assert_same_training(result["trained"], ref_trained)
     finally:
         sched.close()
+
+
+def test_unit_that_keeps_killing_its_worker_is_reported_with_its_file(tools, cluster_nano_files,
+                                                                       tmp_path: Path) -> None:
+    """One unit's worker dies every time it runs it (SIGKILL, as the OOM killer does): Dask reruns it on
+    a fresh worker, and after ``allowed-failures`` the run stops with one line naming the file and entries."""
+    from adsearch.errors import ClusterError
+    from adsearch.processors.executor import UNIT_EVENTS
+    from adsearch.processors.run import run_processor
+
+    sched = tools.start_scheduler(tmp_path, scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"})
+    poisoned = str(cluster_nano_files[1])
+    try:
+        with dask_client(sched.spec()) as client:
+            result: dict[str, object] = {}
+
+            def _run() -> None:
+                try:
+                    run_processor("lepton", {"bkg": [str(f) for f in cluster_nano_files]}, tmp_path / "s.zarr",
+                                  client=client, chunksize=FINE_CHUNKS, progress=False)
+                except BaseException as exc:  # noqa: BLE001
+                    result["error"] = exc
+
+            thread = threading.Thread(target=_run)
+            thread.start()
+            killed: set[str] = set()
+            deadline = time.monotonic() + 180
+            while thread.is_alive() and time.monotonic() < deadline:
+                for _, msg in client.get_events(UNIT_EVENTS):
+                    if msg["file"] == poisoned and msg["entries"] == "0-100" and msg["worker"] not in killed:
+                        killed.add(msg["worker"])
+                        victim = next(p for p, a in zip(sched.workers, _worker_addresses(client, sched))
+                                      if a == msg["worker"])
+                        victim.send_signal(signal.SIGKILL)
+                        sched.add_worker(f"w{len(sched.workers)}")  # capacity back, as a batch system would
+                time.sleep(0.02)
+            thread.join(60)
+        error = result.get("error")
+        assert isinstance(error, ClusterError), repr(error)
+        assert f"{poisoned} (entries 0-100)" in str(error) and "killed 2 workers" in str(error)
+        assert len(killed) == 2
+    finally:
+        sched.close()
+
+
+def _worker_addresses(client, sched) -> list[str | None]:
+    """Address of each of ``sched.workers`` (by the --name given at start), None when gone."""
+    by_name = {w["name"]: a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+    return [by_name.get(f"w{i}") for i in range(len(sched.workers))]
