@@ -212,8 +212,10 @@ def _stage_score(run: _Run) -> str:
 
     model = run.out / "autoencoder" / MODEL_FILENAME
     score_events(run.store, model, client=run.client)
-    retrains = score_retrains(run.store, model.parent, client=run.client)
-    return f"ln(MSE) for every event, {len(retrains)} retrains"
+    from adsearch.models.retrains import retrain_model_paths
+
+    score_retrains(run.store, model.parent, client=run.client)
+    return f"ln(MSE) of every event by the model and {len(retrain_model_paths(model.parent))} kept retrain(s)"
 
 
 def _stage_search(run: _Run) -> str:
