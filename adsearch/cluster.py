@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from adsearch.cluster_spec import ClusterSpec
 from adsearch.errors import ConfigError
 
-__all__ = ["dask_client", "cluster_client", "run_tasks", "ClusterSpec", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
+__all__ = ["dask_client", "cluster_client", "run_tasks", "gpu_workers", "ClusterSpec", "DEFAULT_MEMORY_LIMIT", "WORKER_DASK_CONFIG"]
 
 T = TypeVar("T")
 
@@ -171,6 +171,12 @@ def _local_client(n_workers: int, threads_per_worker: int, memory_limit: str | i
         cluster.close()
 
 
+def gpu_workers(client: Any) -> list[str]:
+    """Addresses of the workers that declare a ``GPU`` resource (``dask worker --resources GPU=1``)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return [a for a, w in workers.items() if w.get("resources", {}).get("GPU", 0) > 0]
+
+
 def run_tasks(
     func: Callable[..., T],
     calls: Sequence[tuple[Any, ...]],
@@ -178,6 +184,7 @@ def run_tasks(
     *,
     shared: Mapping[str, Any] | None = None,
     broadcast: bool = True,
+    gpu: bool = False,
 ) -> list[T]:
     """``[func(*args, **shared) for args in calls]``: as Dask tasks on ``client``, else here.
 
@@ -186,6 +193,8 @@ def run_tasks(
     ``shared`` keyword arguments are large inputs every task reads (training rows): with a
     client they are scattered once, to every worker when ``broadcast`` (so the first wave of
     tasks is not pinned to the one worker holding them), instead of once per task.
+    ``gpu``: training work; when the cluster has GPU workers each task asks for one ``GPU``
+    (so it lands on them, one at a time per GPU), else it runs on the CPU workers as any task.
 
     >>> run_tasks(pow, [(2, 3), (3, 2)])
     [8, 9]
@@ -195,9 +204,10 @@ def run_tasks(
     extra = dict(shared or {})
     if client is None:
         return [func(*args, **extra) for args in calls]
+    resources = {"GPU": 1} if gpu and gpu_workers(client) else None
     if extra:
         names = list(extra)
         futures = client.scatter([extra[n] for n in names], broadcast=broadcast, hash=False)
         extra = dict(zip(names, futures))
-    submitted = [client.submit(func, *args, pure=False, **extra) for args in calls]
+    submitted = [client.submit(func, *args, pure=False, resources=resources, **extra) for args in calls]
     return client.gather(submitted)

@@ -154,4 +154,4 @@ def train_ensemble(
     calls = [(t, v, j, seeds[(t, v, j)]) for t, v, j in layout.tasks()]
     shared = {"x": x, "y": y, "w": w, "fold": fold, "trainable": mask,
               "train_member": train_member, "options": dict(options or {})}
-    return run_tasks(_member_task, calls, client, shared=shared)
+    return run_tasks(_member_task, calls, client, shared=shared, gpu=True)

@@ -207,7 +207,8 @@ def train_once(config: AutoencoderConfig, index: int, seed: int, *, rows: np.nda
 def _run_retrains(rows: np.ndarray, config: AutoencoderConfig, client: Any | None) -> list[RetrainResult]:
     """All retrains, as Dask tasks when a client is given, else one after another here."""
     seeds = retrain_seeds(config.seed, config.n_retrains)
-    results = run_tasks(train_once, [(config, i, s) for i, s in enumerate(seeds)], client, shared={"rows": rows})
+    results = run_tasks(train_once, [(config, i, s) for i, s in enumerate(seeds)], client, shared={"rows": rows},
+                        gpu=True)
     return sorted(results, key=lambda r: r.index)
 
 

@@ -250,7 +250,8 @@ def fit_weak_classifier(
     fold = _row_folds(len(x), config.k, config.seed, None)
     seeds = member_seeds(config.seed, config.layout)
     calls = [(t, v, j, seeds[(t, v, j)]) for t, v, j in config.layout.tasks()]
-    results = run_tasks(_fit_member, calls, client, shared={"x": x, "y": y, "w": w, "fold": fold, "config": config})
+    results = run_tasks(_fit_member, calls, client, shared={"x": x, "y": y, "w": w, "fold": fold, "config": config},
+                        gpu=True)
     return WeakEnsemble(config, {key: (vals, mean, sd) for key, vals, mean, sd, _ in results},
                         {key: loss for key, _, _, _, loss in results})
 

@@ -67,3 +67,27 @@ def test_embedded_cluster_and_its_dashboard_listen_on_loopback_only() -> None:
         listening = {c.laddr.port: c.laddr.ip for c in psutil.Process().net_connections("tcp")
                      if c.status == psutil.CONN_LISTEN}
         assert {listening[p] for p in ports} == {"127.0.0.1"}
+
+
+def test_training_tasks_ask_for_the_gpu_workers(tools, tmp_path: Path) -> None:
+    """``run_tasks(gpu=True)`` (retrains, classifier ensembles) lands only on the worker declaring a GPU
+    resource; on a cluster without GPU workers the same tasks run on the CPU workers."""
+    import os
+
+    from adsearch.cluster import gpu_workers, run_tasks
+
+    sched = tools.start_scheduler(tmp_path, n_workers=1)
+    try:
+        with dask_client(sched.spec()) as client:
+            assert gpu_workers(client) == []
+            pids = client.run(os.getpid)
+            assert set(run_tasks(os.getpid, [()] * 4, client, gpu=True)) == set(pids.values())  # CPU only: runs
+            sched.add_worker("w1", "--resources", "GPU=1")
+            sched.add_worker("w2")
+            client.wait_for_workers(3)
+            gpus = gpu_workers(client)
+            assert len(gpus) == 1
+            gpu_pid = client.run(os.getpid, workers=gpus)[gpus[0]]
+            assert set(run_tasks(os.getpid, [()] * 20, client, gpu=True)) == {gpu_pid}
+    finally:
+        sched.close()
