@@ -126,10 +126,10 @@ def plot_spectrum_fit(
     if window_gev is not None:
         ax.axvspan(window_gev[0] / 1000.0, window_gev[1] / 1000.0, color="tab:blue", alpha=0.15, lw=0,
                    label="tested window")
-    if log:
+    d = n / scale
+    if log and (d > 0).any():  # an empty spectrum stays linear (its panel says why it has no fit)
         ax.set_yscale("log")
-        d = n / scale
-        ax.set_ylim(0.5 * d[d > 0].min() if (d > 0).any() else 0.1, None)
+        ax.set_ylim(0.5 * d[d > 0].min(), None)
     ax.set_ylabel(ylabel)
     rax.set_ylabel("significance")
     rax.set_xlabel(xlabel)

@@ -123,7 +123,7 @@ def _finite(x: Any) -> float | None:
 
 
 def _ae(results: dict[str, Any]) -> SearchRecords:
-    from adsearch.stats.fitting import expected_counts, fit_spectrum
+    from adsearch.stats.fitting import fit_spectrum
 
     config = results.get("provenance", {}).get("config", {})
     rec = SearchRecords("autoencoder", "Autoencoder search", float(results["luminosity_ipb"]))
@@ -142,7 +142,8 @@ def _ae(results: dict[str, Any]) -> SearchRecords:
             spec.background, spec.background_sigma, spec.covariance = fit.expected, fit.sigma, fit.count_covariance
             spec.fit_function = s["fit"]["function"]
             if s.get("fit_alt") and s["fit_alt"].get("converged"):
-                spec.background_alt = expected_counts(s["fit_alt"]["function"], s["fit_alt"]["params"], edges)
+                alt = fit_spectrum(counts, edges, s["fit_alt"]["function"])  # repeated like the nominal fit
+                spec.background_alt = alt.expected if alt.converged else None
         if bh:
             spec.window_gev = (float(bh["lo_gev"]), float(bh["hi_gev"]))
             spec.z = _finite(bh["global_z"])
