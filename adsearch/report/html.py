@@ -28,6 +28,13 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
+def _value(v: Any) -> str:
+    """Headline cells: floats to 3 significant digits, containers as JSON."""
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+
+
 def _table(table_id: str, title: str, header: list[str], rows: list[list[Any]]) -> list[str]:
     out = [f"<h3>{_e(title)}</h3>", f'<table id="{_e(table_id)}" class="results">',
            "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"]
@@ -54,14 +61,18 @@ def render_html(index: ReportIndex) -> str:
              f'<a href="{_e(index.files["histograms_root"])}">ROOT histograms</a>, '
              f'<a href="{_e(index.files["histograms_pickle"])}">hist objects</a>, '
              f'<a href="{_e(index.files["search_results"])}">search results.json</a>.</p>']
+    seed = prov.get("seed", prov.get("config", {}).get("seed", "-"))
     lines += _table("run-metadata", "Run", ["item", "value"], [
-        ["search", index.search], ["created (UTC)", prov.get("created_utc", "-")],
-        ["config hash", prov.get("config_hash", "-")], ["seed", prov.get("seed", "-")],
-        ["command", prov.get("command", "-")],
-    ] + [[f"input {k}", v] for k, v in sorted(prov.get("inputs", {}).items())]
-      + [[f"version {k}", v] for k, v in sorted(prov.get("versions", {}).items())])
+        ["search", index.search], ["pass", prov.get("pass", "-")], ["created (UTC)", prov.get("created_utc", "-")],
+        ["config hash", prov.get("config_hash", "-")], ["seed", seed], ["command", prov.get("command", "-")],
+    ] + [[f"input {k}", v] for k, v in sorted(prov.get("inputs", {}).items())])
+    versions = sorted(prov.get("versions", {}).items())
+    if versions:
+        lines.append("<details><summary>package versions</summary>")
+        lines += _table("versions", "Versions", ["package", "version"], [list(v) for v in versions])
+        lines.append("</details>")
     lines += _table("headline", "Headline", ["quantity", "value"],
-                    [[k, json.dumps(v) if isinstance(v, (dict, list)) else v] for k, v in index.headline.items()])
+                    [[k, _value(v)] for k, v in index.headline.items()])
     lines.append("<h2>Tables</h2>")
     for t in index.tables:
         lines += _table(f"table-{t.key}", t.title, t.header, t.rows)
