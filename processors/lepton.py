@@ -46,7 +46,7 @@ from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.object_selection import object_steps
 from adsearch.processors.objects import ObjectReader
-from adsearch.processors.overlap import any_near, flat_offsets, overlap_alive
+from adsearch.processors.overlap import any_near, flat_offsets, order_by_pt, overlap_alive
 from adsearch.processors.reading import no_trigger_reason
 from adsearch.processors.rmm import RMMConfig
 
@@ -177,8 +177,7 @@ class _Flat(NamedTuple):
 
     def by_pt(self) -> _Flat:
         """Objects ordered by decreasing pT within each event (stable, like ``ak.argsort``)."""
-        event = np.repeat(np.arange(len(self.offsets) - 1), self.counts)
-        order = np.lexsort((-self.fields["pt"], event))
+        order = order_by_pt(self.offsets, self.fields["pt"])
         return _Flat(self.offsets, {f: v[order] for f, v in self.fields.items()})
 
     def any(self, condition: np.ndarray) -> np.ndarray:

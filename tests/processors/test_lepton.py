@@ -274,3 +274,15 @@ def test_overlap_kernel_matches_awkward_reference(source: str, gen_events, real_
     for coll, mask, ref in zip(colls, masks, expected):
         assert ak.to_list(coll[mask].pt) == ak.to_list(ref.pt)
     assert sum(int(ak.sum(~m)) for m in masks) > 10  # the test exercises real removals
+
+
+def test_pt_ordering_kernel_is_lexsort_with_ties_kept_in_order() -> None:
+    from adsearch.processors.overlap import order_by_pt
+
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 9, 2000)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    event = np.repeat(np.arange(counts.size), counts)
+    for pt in (rng.exponential(50.0, offsets[-1]).astype(np.float32),
+               rng.choice([0.0, -0.0, 20.0, 35.5, 35.5, 90.0], offsets[-1])):  # many ties
+        np.testing.assert_array_equal(order_by_pt(offsets, pt), np.lexsort((-pt, event)))
