@@ -22,7 +22,7 @@ import click
 
 from adsearch.errors import AdsearchError
 
-__all__ = ["main", "cli", "output_options", "store_option", "Output", "EXIT_ADSEARCH_ERROR", "EXIT_USAGE_ERROR"]
+__all__ = ["main", "cli", "output_options", "store_option", "progress_default", "Output", "EXIT_ADSEARCH_ERROR", "EXIT_USAGE_ERROR"]
 
 EXIT_ADSEARCH_ERROR = 1
 EXIT_USAGE_ERROR = 2
@@ -46,6 +46,7 @@ class Output:
     terminal."""
 
     def __init__(self, quiet: bool = False, verbose: int = 0, json_summary: bool = False) -> None:
+        quiet, verbose = quiet or VERBOSITY < 0, max(verbose, VERBOSITY)
         self.quiet, self.verbose, self.json = quiet, verbose, json_summary
         self.progress = not quiet and not json_summary and sys.stderr.isatty()
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
@@ -110,10 +111,30 @@ class _LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+#: -q (-1), default (0), -v (1), -vv (2): set once by the root group for every command
+VERBOSITY = 0
+
+
+def progress_default() -> bool:
+    """Progress bars only for a person at a terminal, and never with -q."""
+    return VERBOSITY >= 0 and sys.stderr.isatty()
+
+
 @click.group(cls=_LazyGroup)
 @click.version_option(package_name="adsearch")
-def cli() -> None:
-    """Anomaly-detection resonance searches: generate -> process -> train -> search."""
+@click.option("-q", "--quiet", "quiet_", is_flag=True, help="Errors and final summaries only, no progress bars.")
+@click.option("-v", "--verbose", "verbose_", count=True, help="Library log messages (-vv: debug).")
+def cli(quiet_: bool = False, verbose_: int = 0) -> None:
+    """Anomaly-detection resonance searches: generate -> process -> train -> search -> report.
+
+    -q / -v here apply to every command (adsearch -q process ...); run, demo and report also take
+    them after the command, with --json.
+    """
+    global VERBOSITY
+    VERBOSITY = -1 if quiet_ else verbose_
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(VERBOSITY, logging.DEBUG)
+    logging.getLogger().setLevel(level)
+    logging.getLogger("adsearch").setLevel(level)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from adsearch.cli import progress_default
 from adsearch.errors import ConfigError
 from adsearch.generator.processes import NAMED_SIGNALS
 from adsearch.generator.sample import DEFAULT_DIJET_PTHAT_MIN_GEV, KINDS, GenerationSummary, generate_sample
@@ -40,7 +41,7 @@ _COMMON = (
                  help="Pythia pp tune (Tune:pp = N, e.g. 5 for 4C; default Pythia's Monash 14): another tune for a SALAD simulation."),
     click.option("--pythia-setting", "pythia_settings", multiple=True,
                  help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'."),
-    click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar."),
+    click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal, not with -q)."),
 )
 #: options that only one kind of sample has (shown only in its --help)
 _KIND_OPTIONS = {
@@ -81,7 +82,7 @@ def _make_command(kind: str) -> None:
     pattern = "wprime_<mA>_<mB>_<mC>" if kind == "dijet" else "ssm_wprime_<m> / lq_<m>"
 
     def command(n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int, chunk_events: int,
-                progress: bool, tune: int | None, pythia_settings: tuple[str, ...], **kind_options: Any) -> None:
+                progress: bool | None, tune: int | None, pythia_settings: tuple[str, ...], **kind_options: Any) -> None:
         if n_events is None and kind_options.get("lumi_pb") is None:
             raise click.BadParameter("give --events N" + (" (or --lumi-pb L)" if kind == "lepton" else ""),
                                      param_hint="--events")
@@ -89,7 +90,7 @@ def _make_command(kind: str) -> None:
             summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
                                       chunk_events=chunk_events,
                                       pythia_settings=[*([f"Tune:pp = {tune}"] if tune else []), *pythia_settings],
-                                      progress=progress, **kind_options)
+                                      progress=progress_default() if progress is None else progress, **kind_options)
         except ConfigError as exc:
             raise click.BadParameter(str(exc)) from exc
         _print_summary(summary)

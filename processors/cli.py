@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from adsearch.cli import progress_default
 from adsearch.cluster import cluster_client
 from adsearch.cluster_options import cluster_options
 from adsearch.cluster_spec import ClusterSpec
@@ -76,7 +77,7 @@ def _make_command(kind: str) -> None:
             summary = run_processor(kind, fileset, out_store, config=config_path, client=client,
                                     n_workers=cluster.n_workers, chunksize=chunksize, skip_bad_files=skip_bad_files,
                                     rmm_fraction=rmm_fraction, seed=seed, rmm_codec=rmm_codec,
-                                    write_mode=write_mode, **limits)
+                                    write_mode=write_mode, progress=progress_default(), **limits)
         click.echo(summary.table())
         for path, reason in summary.skipped_files.items():
             click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)

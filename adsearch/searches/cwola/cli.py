@@ -9,7 +9,7 @@ import click
 from adsearch.cluster_spec import ClusterSpec
 
 from adsearch.models.cli import _client, _with_cluster_options
-from adsearch.cli import store_option
+from adsearch.cli import progress_default, store_option
 
 __all__ = ["cwola"]
 
@@ -44,7 +44,7 @@ def run(store_path: str, out_dir: str, config_path: str | None, region: str | No
     if updates:
         config = CWoLaSearchConfig.model_validate({**config.model_dump(), **updates})
     with _client(cluster) as client:
-        result = cwola_hunt(store_path, config, out_dir, client=client)
+        result = cwola_hunt(store_path, config, out_dir, client=client, progress=progress_default())
     click.echo((Path(out_dir) / "summary.md").read_text())
     click.echo(f"largest fit-SR significance: {result.max_z('efficiency 0.1'):.2f} (10%), "
                f"{result.max_z('efficiency 0.01'):.2f} (1%) sigma; outputs in {out_dir}")

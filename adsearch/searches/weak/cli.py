@@ -9,7 +9,7 @@ import click
 from adsearch.cluster_spec import ClusterSpec
 
 from adsearch.models.cli import _client, _with_cluster_options
-from adsearch.cli import store_option
+from adsearch.cli import progress_default, store_option
 
 __all__ = ["weak"]
 
@@ -50,7 +50,7 @@ def run(store_path: str, out_dir: str, template: str | None, config_path: str | 
         except ValidationError as exc:
             raise click.BadParameter(exc.errors()[0]["msg"]) from exc
     with _client(cluster) as client:
-        result = weak_search(store_path, config, out_dir, client=client)
+        result = weak_search(store_path, config, out_dir, client=client, progress=progress_default())
     click.echo((Path(out_dir) / "summary.md").read_text())
     labels = [f"efficiency {wp:g}" for wp in config.classifier.working_points]
     click.echo("largest merged-SR significance: " + ", ".join(f"{lab} {result.max_z(lab):.2f}" for lab in labels)
@@ -83,3 +83,12 @@ def limits(store_path: str, out_dir: str, config_path: str, cluster: ClusterSpec
     for row in rows:
         band = ", ".join(f"{v:.3g}" for v in row["band_pb"])
         click.echo(f"{row['signal']} {row['label']}: 95% CL limit {row['limit_pb']:.3g} pb (expected band {band})")
+
+
+def _attach_demo() -> None:
+    from adsearch.searches.weak.demo import demo
+
+    weak.add_command(demo)
+
+
+_attach_demo()
