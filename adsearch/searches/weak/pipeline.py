@@ -70,6 +70,8 @@ def validation_instances(
     the chain by 1000 (i + 1).
     """
     v = config.validation
+    if v.n_members is not None:
+        config = config.model_copy(update={"classifier": config.classifier.model_copy(update={"n_members": v.n_members})})
     runs: dict[str, list[list[WindowResult]]] = {}
     notes: dict[str, Any] = {}
     for name in v.samples:

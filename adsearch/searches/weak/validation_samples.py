@@ -46,6 +46,8 @@ class ValidationConfig(StrictModel):
         default_factory=lambda: list(VALIDATION_SAMPLES))
     instances: int = Field(10, ge=1)
     mc_dataset: str = "mc"
+    #: ensemble members per instance (None: the search's N); fewer members make instances cheaper
+    n_members: int | None = Field(None, ge=1)
     max_median_z: float = 1.0
     max_spread_z: float = 1.0
     down_up: DownUpConfig = Field(default_factory=DownUpConfig)
