@@ -31,28 +31,33 @@ __all__ = ["prepare_workers", "check_worker_versions", "install_on_workers", "so
 
 
 def source_fingerprint() -> dict[str, str | None]:
-    """This interpreter's adsearch: version and a hash of its Python sources (None: not installed)."""
+    """This interpreter's adsearch: version and a hash of its Python modules (None: not installed).
+
+    Hashed by dotted module name, so a source tree (``processors/`` beside ``adsearch/``) and an
+    installed wheel (``adsearch/processors/``) of the same code agree.
+    """
     try:
         import adsearch
     except ImportError:
         return {"version": None, "fingerprint": None}
+    modules: dict[str, bytes] = {}
+    for package, root in _package_folders():
+        for path in root.rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                modules[".".join((package, *path.relative_to(root).with_suffix("").parts))] = path.read_bytes()
     digest = hashlib.sha256()
-    for root in _package_folders():
-        for path in sorted(root.rglob("*.py")):
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
+    for name in sorted(modules):
+        digest.update(name.encode() + b"\0" + modules[name])
     return {"version": adsearch.__version__, "fingerprint": digest.hexdigest()[:16]}
 
 
-def _package_folders() -> list[Path]:
+def _package_folders() -> list[tuple[str, Path]]:
     # adsearch.processors, .models, ... live in other folders of the source tree (pyproject package-dir);
     # located without importing them (an import that fails on one side must not change the answer)
     folders = []
     for name in ("adsearch", "adsearch.generator", "adsearch.processors", "adsearch.models", "adsearch.stats"):
         spec = importlib.util.find_spec(name)
-        folders += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+        folders += [(name, Path(p)) for p in (spec.submodule_search_locations or [])] if spec else []
     return folders
 
 
@@ -88,7 +93,7 @@ def build_wheel(out_dir: str | Path) -> Path:
     root = Path(adsearch.__file__).resolve().parent.parent
     if not (root / "pyproject.toml").is_file():
         raise ClusterError(f"adsearch at {root} is not a source tree: pass --install-on-workers wheel:PATH")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                              "-w", str(out_dir), str(root)], capture_output=True, text=True)
     wheels = sorted(Path(out_dir).glob("adsearch-*.whl"))
     if result.returncode != 0 or not wheels:

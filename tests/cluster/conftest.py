@@ -137,6 +137,7 @@ class Scheduler:
     address: str
     base: Path
     tls: dict[str, str] = field(default_factory=dict)
+    worker_env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
     workers: list[subprocess.Popen] = field(default_factory=list)
 
@@ -151,8 +152,9 @@ class Scheduler:
             proc = subprocess.Popen([DASK, "worker", self.address, "--no-nanny", "--nthreads", "1", "--name", name,
                                      "--memory-limit", "2GiB", "--no-dashboard", "--host", "127.0.0.1",
                                      *self._tls_args(), *extra],
-                                    stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **WORKER_ENV},
-                                    cwd=self.base, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    env={**os.environ, **WORKER_ENV, **self.worker_env}, cwd=self.base,
+                                    start_new_session=True)
         self.workers.append(proc)
         return proc
 
@@ -178,10 +180,11 @@ class Scheduler:
 
 
 def start_scheduler(base: Path, n_workers: int = 2, tls: dict[str, str] | None = None,
-                    worker_args: tuple[str, ...] = (), scheduler_env: dict[str, str] | None = None) -> Scheduler:
+                    worker_args: tuple[str, ...] = (), scheduler_env: dict[str, str] | None = None,
+                    worker_env: dict[str, str] | None = None) -> Scheduler:
     port = free_port()
     protocol = "tls" if tls else "tcp"
-    sched = Scheduler(f"{protocol}://127.0.0.1:{port}", base, tls or {})
+    sched = Scheduler(f"{protocol}://127.0.0.1:{port}", base, tls or {}, worker_env or {})
     log = base / "scheduler.log"
     with log.open("w") as out:
         proc = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--protocol", protocol,
