@@ -66,7 +66,8 @@ class Scorer:
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise FileNotFoundError(f"{self.model_path}: no saved autoencoder here (run `adsearch ae train`)")
-        self.model = keras.models.load_model(self.model_path, compile=False)
+        # safe_mode: a .keras file may come from anyone; no lambda/bytecode in it is ever run
+        self.model = keras.models.load_model(self.model_path, compile=False, safe_mode=True)
         width = self.model.input_shape[-1]
         if width != RMM_WIDTH:
             raise ValueError(f"{self.model_path}: model takes {width} inputs, expected {RMM_WIDTH}")

@@ -91,3 +91,18 @@ def test_training_tasks_ask_for_the_gpu_workers(tools, tmp_path: Path) -> None:
             assert set(run_tasks(os.getpid, [()] * 20, client, gpu=True)) == {gpu_pid}
     finally:
         sched.close()
+
+
+
+def test_keras_models_refuse_embedded_code(tmp_path: Path) -> None:
+    """A .keras file whose Lambda layer carries Python bytecode is refused (safe_mode), never run."""
+    import keras
+
+    from adsearch.models.scoring import RMM_WIDTH, Scorer
+
+    inputs = keras.Input((RMM_WIDTH,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2.0)(inputs))
+    path = tmp_path / "autoencoder.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="(?i)unsafe|safe_mode"):
+        Scorer(path)
