@@ -229,9 +229,18 @@ def object_cutflow(reader: ObjectReader, config: LeptonConfig | None = None) -> 
     return out
 
 
-def _select_flat(reader: ObjectReader, config: LeptonConfig) -> dict[str, _Flat]:
-    """:func:`select_lepton_objects` on flat arrays: kind -> selected, overlap-removed, pT-ordered."""
-    chosen = {kind: objects.keep(steps[-1][1]) for kind, (objects, steps) in _identified(reader, config).items()}
+#: the object fields the processor needs after the object cuts (kinematics, b-tag, PHYSLITE link index)
+_PROCESSOR_FIELDS = ("pt", "eta", "phi", "mass", "btag", "index")
+
+
+def _select_flat(reader: ObjectReader, config: LeptonConfig, fields: tuple[str, ...] | None = None) -> dict[str, _Flat]:
+    """:func:`select_lepton_objects` on flat arrays: kind -> selected, overlap-removed, pT-ordered;
+    ``fields``: carry only these fields past the object cuts (default all)."""
+    chosen = {}
+    for kind, (objects, steps) in _identified(reader, config).items():
+        if fields is not None:
+            objects = _Flat(objects.offsets, {f: v for f, v in objects.fields.items() if f in fields})
+        chosen[kind] = objects.keep(steps[-1][1])
     el, mu, ph, jet = (chosen[k] for k in ("electron", "muon", "photon", "jet"))
 
     alive = overlap_alive([(x.offsets, x.fields["eta"], x.fields["phi"]) for x in (jet, el, mu, ph)])
@@ -310,16 +319,19 @@ def _trigger_matched(reader: ObjectReader, objects: LeptonObjects, config: Lepto
     return matched
 
 
-def _leading(objects: _Flat, rank: int) -> dict[str, np.ndarray]:
-    """The rank-th object's pt, eta, phi, mass per event (NaN where the event has fewer)."""
+def _lead_four(objects: _Flat, rank: int) -> dict[str, np.ndarray]:
+    """(px, py, pz, e) of the rank-th object per event, NaN where the event has fewer (the
+    trigonometry runs only on the events that have one)."""
     counts = objects.counts
     present = counts > rank
     where = objects.offsets[:-1][present] + rank
+    pt, eta, phi, mass = (objects.fields[f][where].astype(np.float64) for f in ("pt", "eta", "phi", "mass"))
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     out = {}
-    for field in ("pt", "eta", "phi", "mass"):
-        values = np.full(len(counts), np.nan)
-        values[present] = objects.fields[field][where]
-        out[field] = values
+    for name, values in (("px", px), ("py", py), ("pz", pz), ("e", np.sqrt(px * px + py * py + pz * pz + mass ** 2))):
+        full = np.full(len(counts), np.nan)
+        full[present] = values
+        out[name] = full
     return out
 
 
@@ -329,15 +341,10 @@ def _pair_mass(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> np.ndarray
     return np.sqrt(np.maximum(m2, 0.0))
 
 
-def _four(o: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    px, py, pz = o["pt"] * np.cos(o["phi"]), o["pt"] * np.sin(o["phi"]), o["pt"] * np.sinh(o["eta"])
-    return {"px": px, "py": py, "pz": pz, "e": np.sqrt(px * px + py * py + pz * pz + o["mass"] ** 2)}
-
-
 def _mass_columns(objects: dict[str, _Flat]) -> dict[str, np.ndarray]:
-    lead = {kind: _four(_leading(objects[kind], 0)) for kind in ("jet", "bjet", "electron", "muon", "photon")}
-    lead["jet2"] = _four(_leading(objects["jet"], 1))
-    lead["bjet2"] = _four(_leading(objects["bjet"], 1))
+    lead = {kind: _lead_four(objects[kind], 0) for kind in ("jet", "bjet", "electron", "muon", "photon")}
+    lead["jet2"] = _lead_four(objects["jet"], 1)
+    lead["bjet2"] = _lead_four(objects["bjet"], 1)
     return {name: _pair_mass(lead[a], lead[b]).astype(np.float32) for name, (a, b) in MASS_COLUMNS.items()}
 
 
@@ -363,9 +370,10 @@ def _physlite_met(reader: ObjectReader, objects: dict[str, _Flat]) -> tuple[np.n
     return np.hypot(px, py), np.arctan2(py, px)
 
 
-def _preselect_flat(reader: ObjectReader, config: LeptonConfig) -> tuple[dict[str, _Flat], np.ndarray, Cutflow, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """:func:`_preselect` with the objects as flat arrays (what the processor uses)."""
-    objects = _select_flat(reader, config)
+def _preselect_flat(reader: ObjectReader, config: LeptonConfig, fields: tuple[str, ...] | None = None
+                    ) -> tuple[dict[str, _Flat], np.ndarray, Cutflow, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_preselect` with the objects as flat arrays (what the processor uses, with ``fields``)."""
+    objects = _select_flat(reader, config, fields)
     met = _physlite_met(reader, objects) if reader.kind == "physlite" else reader.met(tuple(config.met_sources))
     weight = reader.weight()
     cutflow = Cutflow(CUTFLOW_STEPS)
@@ -446,7 +454,7 @@ class LeptonProcessor(StoreProcessor):
         return self.config.rmm
 
     def select(self, reader: ObjectReader) -> Selection:
-        objects, mask, cutflow, weight, (met_pt, met_phi) = _preselect_flat(reader, self.config)
+        objects, mask, cutflow, weight, (met_pt, met_phi) = _preselect_flat(reader, self.config, _PROCESSOR_FIELDS)
         chosen = {kind: objs.events(mask) for kind, objs in objects.items()}
         columns: dict[str, np.ndarray] = _mass_columns(chosen)
         for kind in ("jet", "bjet", "electron", "muon", "photon"):
