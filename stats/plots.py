@@ -56,13 +56,13 @@ def per_bin_scale(edges_gev: np.ndarray) -> tuple[np.ndarray, str]:
     return widths, "events / GeV"
 
 
-def save_figure(fig: Figure, stem: str | Path, dpi: int = 150) -> list[Path]:
-    """Write ``stem``.png (``dpi``, >= 150 for print) and ``stem``.pdf, close the figure, return both paths."""
+def save_figure(fig: Figure, stem: str | Path, dpi: int = 150, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Write ``stem``.png (``dpi``, >= 150 for print) and ``stem``.pdf, close the figure, return the paths."""
     if dpi < 150:
         raise ValueError(f"figures are written at >= 150 dpi, got {dpi}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"]  # stems may hold dots
+    paths = [stem.parent / f"{stem.name}.{ext}" for ext in formats]  # stems may hold dots
     for path in paths:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)

@@ -22,7 +22,7 @@ def limit_points(limit: LimitRecord) -> list[LimitPoint]:
 
 
 def write_figures(records: SearchRecords, report_dir: str | Path, dpi: int = 150) -> dict[str, str]:
-    """Write ``figures/<key>.png`` and ``.pdf``; returns {key: png path relative to report_dir}."""
+    """Write ``figures/<key>.png`` (and ``.pdf`` for fitted spectra and limits); returns {key: png path}."""
     root = Path(report_dir)
     out: dict[str, str] = {}
     for spec in records.spectra:
@@ -33,7 +33,8 @@ def write_figures(records: SearchRecords, report_dir: str | Path, dpi: int = 150
             title=spec.title + z, xlabel=f"${spec.observable}$ [TeV]", lumi_ipb=records.luminosity_ipb,
             counts_sigma=spec.counts_sigma, window_gev=spec.window_gev if spec.fitted else None,
             no_fit_reason=f"no fit: {spec.status}")
-        save_figure(fig, root / "figures" / spec.key, dpi=dpi)
+        # PDFs (for papers and talks) of the fitted spectra; an unfitted one is a PNG that says why
+        save_figure(fig, root / "figures" / spec.key, dpi=dpi, formats=("png", "pdf") if spec.fitted else ("png",))
         out[spec.key] = f"figures/{spec.key}.png"
     for limit in records.limits:
         fig = plot_limits(limit_points(limit), title=limit.title, lumi_ipb=records.luminosity_ipb,

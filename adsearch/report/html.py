@@ -83,7 +83,7 @@ def render_html(index: ReportIndex) -> str:
             lines += _table(f"cutflow-{dataset}", f"dataset {dataset}", ["step", "events", "removed", "sum of weights"], rows)
     lines.append("<h2>Spectra</h2>")
     for s in index.spectra:
-        links = [("PDF", s.figure_pdf), ("HEPData table", s.hepdata_table)]
+        links = ([("PDF", s.figure_pdf)] if s.figure_pdf else []) + [("HEPData table", s.hepdata_table)]
         if s.workspace:
             links.append(("pyhf workspace", s.workspace))
         lines.append(_figure(s.figure_png, f"{s.title} ({s.status})", links))

@@ -28,7 +28,7 @@ class SpectrumEntry(BaseModel):
     z_label: str
     window_gev: tuple[float, float] | None = Field(description="tested window: BumpHunter's or the signal region")
     figure_png: str
-    figure_pdf: str
+    figure_pdf: str | None = Field(description="PDF of a fitted spectrum (None: no fit, PNG only)")
     workspace: str | None = Field(description="pyhf JSON workspace (None without a fit)")
     hepdata_table: str
 

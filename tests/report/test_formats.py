@@ -57,8 +57,11 @@ def test_hepdata_tables_hold_the_spectra_and_limits(ae_report: Path) -> None:
 def test_every_figure_is_png_and_pdf_at_150_dpi(ae_report: Path, cwola_report: Path) -> None:
     for report in (ae_report, cwola_report):
         index = json.loads((report / "report.json").read_text())
-        pngs = [s["figure_png"] for s in index["spectra"]] + [lim["figure_png"] for lim in index["limits"]]
-        for png in pngs:
+        fitted = [s["figure_png"] for s in index["spectra"] if s["status"] == "ok"]
+        unfitted = [s for s in index["spectra"] if s["status"] != "ok"]
+        for png in fitted + [lim["figure_png"] for lim in index["limits"]] + [s["figure_png"] for s in unfitted]:
             with Image.open(report / png) as img:
                 assert img.info["dpi"][0] >= 149.9 and img.size[0] > 900
+        for png in fitted + [lim["figure_png"] for lim in index["limits"]]:
             assert (report / png).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+        assert all(s["figure_pdf"] is None for s in unfitted)
