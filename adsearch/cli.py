@@ -34,6 +34,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ae": ("adsearch.searches.autoencoder.cli:ae", "Autoencoder search: train, score, search."),
     "cwola": ("adsearch.searches.cwola.cli:cwola", "CWoLa hunting (2020 dijet search): train, select, fit, limits."),
     "weak": ("adsearch.searches.weak.cli:weak", "Weakly supervised search (ATLAS 2025): SALAD templates, ensembles, merged-SR tests."),
+    "hx": ("adsearch.searches.hx.cli:hx", "Y -> X H search: VRNN anomaly score on the X jet, (m_X, m_Y) bump hunt."),
     "demo": ("adsearch.demo:demo", "Run every available search on small generated samples end to end."),
     "run": ("adsearch.runner_cli:run", "Run a configured search stage by stage (cached, resumable): adsearch run CONFIG.yaml."),
     "report": ("adsearch.runner_cli:report", "Write the report (HTML, pyhf, HEPData, ROOT) of a search's output folder."),
