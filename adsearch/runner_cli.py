@@ -54,7 +54,7 @@ def run(config_path: str, out_dir: str | None, start: str | None, only: str | No
 
 
 @click.command("report")
-@click.option("--search", "kind", required=True, type=click.Choice(["autoencoder", "cwola", "weak"]),
+@click.option("--search", "kind", required=True, type=click.Choice(["autoencoder", "cwola", "weak", "hx"]),
               help="Which search wrote the results.")
 @click.option("--results", "search_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="The search's output folder (holding results.json).")

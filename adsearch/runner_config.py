@@ -53,7 +53,7 @@ SEARCHES: dict[str, SearchEntry] = {
                          "adsearch.searches.cwola.pipeline:cwola_hunt"),
     "weak": SearchEntry("dijet", "adsearch.searches.weak.config:WeakSearchConfig",
                         "adsearch.searches.weak.pipeline:weak_search"),
-    "hx": SearchEntry("hx", "adsearch.searches.hx.config:HXSearchConfig", "adsearch.searches.hx.pipeline:hx_search"),
+    "hx": SearchEntry("hx", "adsearch.searches.hx.config:HxSearchConfig", "adsearch.searches.hx.pipeline:hx_search"),
 }
 
 

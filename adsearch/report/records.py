@@ -286,11 +286,50 @@ def _weak(results: dict[str, Any]) -> SearchRecords:
     return rec
 
 
+def _hx(results: dict[str, Any]) -> SearchRecords:
+    """The Y -> X H search: per region (anomaly, tau21, inclusive) one m_Y spectrum per m_X bin."""
+    rec = SearchRecords("hx", "Y -> X H search (VRNN anomaly score)", float(results["luminosity_ipb"]))
+    hunts, sens = [], []
+    for region, r in results["regions"].items():
+        grid, hunt = r["grid"], r["hunt"]
+        mx, my = np.asarray(grid["mx_edges_gev"], float), np.asarray(grid["my_edges_gev"], float)
+        counts, background = np.asarray(grid["counts"], float), np.asarray(grid["background"], float)
+        for i, (lo, hi) in enumerate(zip(mx[:-1], mx[1:])):
+            best = abs(hunt["mx_lo_gev"] - lo) < 1e-6
+            fitted = bool(grid["fitted_rows"][i])
+            spec = SpectrumRecord(_slug(f"{region}_mx{lo:.0f}-{hi:.0f}"),
+                                  f"{region} region, {lo:.0f} < $m_X$ < {hi:.0f} GeV", "m_Y", my, counts[i],
+                                  "ok" if fitted else "no fit: too few events in this m_X bin",
+                                  counts_sigma=np.sqrt(counts[i]), z_label="global Z", signal_width_floor=0.03,
+                                  fit_function=results.get("config", {}).get("fit_function"))
+            if fitted:
+                spec.background = background[i]
+                spec.covariance = _refit_covariance(spec)
+            if best and fitted:
+                spec.window_gev, spec.z = (hunt["my_lo_gev"], hunt["my_hi_gev"]), _finite(hunt["global_z"])
+            rec.spectra.append(spec)
+        hunts.append([region, r["n_events"], f"{hunt['mx_lo_gev']:.0f}-{hunt['mx_hi_gev']:.0f}",
+                      f"{hunt['my_lo_gev']:.0f}-{hunt['my_hi_gev']:.0f}", f"{hunt['n_observed']:.0f}",
+                      _fmt(hunt["n_background"], ".1f"), _fmt(hunt["local_z"], ".2f"), _fmt(hunt["global_z"], ".2f")])
+        sens += [[region, s["signal"], f"{s['efficiency']:.3g}", _fmt(s["z_expected"], ".2f"),
+                  _fmt(s["limit_observed_pb"], ".3g"), _fmt(s["limit_expected_pb"], ".3g")] for s in r["sensitivities"]]
+    rec.tables.append(TableRecord("significances", "Most significant (m_X bin, m_Y window) per region",
+                                  ["region", "events", "m_X [GeV]", "m_Y [GeV]", "observed", "background", "local Z",
+                                   "global Z"], hunts))
+    if sens:
+        rec.tables.append(TableRecord("sensitivity", "Signals per region: efficiency, expected Z, CLs limits (pb)",
+                                      ["region", "signal", "efficiency", "Z expected", "limit obs [pb]",
+                                       "limit exp [pb]"], sens))
+    rec.headline = {"n_data": results.get("n_data"), "n_injected": results.get("n_injected", {})}
+    return rec
+
+
 def _fmt(x: Any, spec: str) -> str:
     return "-" if x is None or not np.isfinite(float(x)) else format(float(x), spec)
 
 
-_ADAPTERS: dict[str, Callable[[dict[str, Any]], SearchRecords]] = {"autoencoder": _ae, "cwola": _cwola, "weak": _weak}
+_ADAPTERS: dict[str, Callable[[dict[str, Any]], SearchRecords]] = {"autoencoder": _ae, "cwola": _cwola, "weak": _weak,
+                                                                   "hx": _hx}
 #: Searches whose results.json the report understands.
 SEARCH_KINDS = tuple(_ADAPTERS)
 

@@ -77,3 +77,21 @@ def weak_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "windows": [window]}, default=float))
     make_report("weak", search, search / "report")
     return search / "report"
+
+
+@pytest.fixture(scope="session")
+def hx_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    grid_module = pytest.importorskip("adsearch.searches.hx.grid")
+    rng = np.random.default_rng(4)
+    my = 1300.0 * (1.0 - rng.random(20000)) ** (-1.0 / 4.0)
+    mx = 30.0 + rng.gamma(2.0, 40.0, my.size)
+    grid = grid_module.fit_grid(mx, my, np.array([30.0, 90.0, 200.0, 500.0]), np.arange(1300.0, 4001.0, 100.0))
+    hunt = grid_module.hunt_grid(grid, n_pseudo=100)
+    results = {"config": {"fit_function": "three_param"}, "luminosity_ipb": 1000.0, "n_data": int(my.size),
+               "n_injected": {}, "regions": {"inclusive": {"name": "inclusive", "n_events": int(my.size),
+                                                            "hunt": hunt.to_dict(), "grid": grid.to_dict(),
+                                                            "sensitivities": []}}}
+    search = tmp_path_factory.mktemp("hx_search")
+    (search / "results.json").write_text(json.dumps(results, default=float))
+    make_report("hx", search, search / "report")
+    return search / "report"

@@ -65,3 +65,11 @@ def test_every_figure_is_png_and_pdf_at_150_dpi(ae_report: Path, cwola_report: P
         for png in fitted + [lim["figure_png"] for lim in index["limits"]]:
             assert (report / png).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
         assert all(s["figure_pdf"] is None for s in unfitted)
+
+
+def test_hx_report_has_one_spectrum_per_mx_bin(hx_report: Path) -> None:
+    index = json.loads((hx_report / "report.json").read_text())
+    assert [s["key"] for s in index["spectra"]] == ["inclusive_mx30_90", "inclusive_mx90_200", "inclusive_mx200_500"]
+    assert sum(s["z"] is not None for s in index["spectra"]) == 1  # the hunt's best row carries its global Z
+    fitted = [s for s in index["spectra"] if s["status"] == "ok"]
+    assert fitted and all((hx_report / s["workspace"]).is_file() for s in fitted)
