@@ -11,7 +11,7 @@ import uproot
 from adsearch.errors import BadInputError
 from adsearch.processors.hx import choose_h
 from adsearch.processors.run import run_processor
-from adsearch.store_reader import open_store
+from adsearch.store import open_store
 
 DATA = Path(__file__).parents[1] / "data" / "real"
 #: the real file has 10 boosted events; a wide window and no tag keep them all, so both jets compete
