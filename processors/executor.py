@@ -20,12 +20,15 @@ receiver already holds committed are not sent at all.
 Every unit first records its file and entry range as a scheduler event, so a unit that keeps
 killing its workers (Dask reschedules it on another worker each time, up to
 ``distributed.scheduler.allowed-failures``) is reported as one :class:`ClusterError` naming the
-file, the entries and the cause, instead of Dask's ``KilledWorker`` with an anonymous task key.
+file, the entries and the cause, instead of Dask's ``KilledWorker`` with an anonymous task key;
+a unit that raises is tried :data:`UNIT_ATTEMPTS` times on its worker, then reported as one
+:class:`BadInputError` with its file, entries and root cause.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +44,13 @@ __all__ = ["SpreadDaskExecutor", "UNIT_EVENTS"]
 UNIT_EVENTS = "adsearch-units"
 
 
+#: Attempts of a work unit that raises (a storage hiccup: a file briefly unreadable) before it is
+#: reported with its file, entries and cause; a unit whose worker dies is Dask's to reschedule.
+UNIT_ATTEMPTS = 3
+
+
 class _NamedUnit:
-    """coffea's work function, announcing its unit (file, entries) before it runs."""
+    """coffea's work function, announcing its unit (file, entries) and retrying it when it raises."""
 
     def __init__(self, function: Callable) -> None:
         self.function = function
@@ -51,6 +59,8 @@ class _NamedUnit:
     def __call__(self, item: Any) -> Any:
         from distributed import get_worker
 
+        from adsearch.errors import AdsearchError, BadInputError
+
         unit = item[0] if isinstance(item, tuple) else item
         try:
             worker = get_worker()
@@ -58,12 +68,33 @@ class _NamedUnit:
             return self.function(item)
         if not hasattr(unit, "filename"):  # not a coffea WorkItem
             return self.function(item)
-        event = {"key": worker.get_current_task(), "file": unit.filename,
-                 "entries": f"{unit.entrystart}-{unit.entrystop}", "worker": worker.address}
+        entries = f"{unit.entrystart}-{unit.entrystop}"
+        event = {"key": worker.get_current_task(), "file": unit.filename, "entries": entries, "worker": worker.address}
         worker.log_event(UNIT_EVENTS, event)
-        output = self.function(item)
+        for attempt in range(1, UNIT_ATTEMPTS + 1):
+            try:
+                output = self.function(item)
+                break
+            except AdsearchError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried, then reported with its root cause
+                cause = _root_cause(exc)
+                if attempt == UNIT_ATTEMPTS:
+                    raise BadInputError(unit.filename, f"entries {entries} failed {attempt} times, "
+                                                       f"last: {cause}") from exc
+                worker.log_event(UNIT_EVENTS, {**event, "retry": attempt, "cause": cause})
+                time.sleep(attempt)
         worker.log_event(UNIT_EVENTS, {**event, "done": True})
         return output
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost exception's type and message (coffea wraps each one with the WorkItem's repr)."""
+    seen = set()
+    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _killed_unit_error(client: Any, exc: BaseException) -> Exception:
@@ -79,7 +110,7 @@ def _killed_unit_error(client: Any, exc: BaseException) -> Exception:
     for _, msg in client.get_events(UNIT_EVENTS):
         if msg.get("done"):
             finished.add(str(msg.get("key")))
-        else:
+        elif "retry" not in msg:
             starts[str(msg.get("key"))].append(msg)
     key = str(getattr(exc, "task", None))
     unfinished = [m for k, m in starts.items() if k not in finished]

@@ -147,6 +147,7 @@ def test_worker_killed_mid_training_reruns_the_retrain(tools, local_reference, t
         sched.close()
 
 
+@pytest.mark.slow  # ~10 s quiet; the default run keeps the raising-unit case below
 def test_unit_that_keeps_killing_its_worker_is_reported_with_its_file(tools, cluster_nano_files,
                                                                        tmp_path: Path) -> None:
     """One unit's worker dies every time it runs it (SIGKILL, as the OOM killer does): Dask reruns it on
@@ -194,3 +195,43 @@ def _worker_addresses(client, sched) -> list[str | None]:
     """Address of each of ``sched.workers`` (by the --name given at start), None when gone."""
     by_name = {w["name"]: a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
     return [by_name.get(f"w{i}") for i in range(len(sched.workers))]
+
+
+def test_unit_that_keeps_raising_is_retried_then_reported(tools, cluster_nano_files, tmp_path: Path) -> None:
+    """An input file disappears mid-run (a storage outage): each of its remaining units is tried
+    UNIT_ATTEMPTS times on its worker, then the run stops with one line naming the file and the cause."""
+    import shutil
+
+    from adsearch.errors import BadInputError
+    from adsearch.processors.executor import UNIT_ATTEMPTS, UNIT_EVENTS
+    from adsearch.processors.run import run_processor
+
+    files = [Path(shutil.copy(f, tmp_path / f.name)) for f in cluster_nano_files]
+    sched = tools.start_scheduler(tmp_path)
+    store = tmp_path / "s.zarr"
+    try:
+        with dask_client(sched.spec()) as client:
+            result: dict[str, object] = {}
+
+            def _run() -> None:
+                try:
+                    run_processor("lepton", {"bkg": [str(f) for f in files]}, store, client=client,
+                                  chunksize=FINE_CHUNKS, progress=False)
+                except BaseException as exc:  # noqa: BLE001
+                    result["error"] = exc
+
+            thread = threading.Thread(target=_run)
+            thread.start()
+            deadline = time.monotonic() + 120
+            while _commits(store) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            files[2].rename(tmp_path / "gone.root")  # its later units can no longer open it
+            thread.join(300)
+            retries = [m for _, m in client.get_events(UNIT_EVENTS) if "retry" in m]
+        error = result.get("error")
+        assert isinstance(error, BadInputError), repr(error)
+        assert error.path == str(files[2]) and f"failed {UNIT_ATTEMPTS} times" in error.reason
+        assert "FileNotFoundError" in error.reason or "No such file" in error.reason
+        assert retries and {m["file"] for m in retries} == {str(files[2])}
+    finally:
+        sched.close()
