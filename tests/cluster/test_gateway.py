@@ -43,3 +43,22 @@ def test_gateway_refuses_a_wrong_password(gateway_server, monkeypatch) -> None:
     with pytest.raises(ConfigError, match="cannot create a cluster"):
         with dask_client(gateway_server.spec(n_workers=1)):
             pass
+
+
+def test_gateway_authentication_and_address_come_from_the_hub_environment(monkeypatch) -> None:
+    """``--gateway-auth token`` sends the JupyterHub API token a hub session carries; without an address
+    (neither gateway:URL nor the dask config) the error says where to put one."""
+    import dask
+
+    from adsearch.cluster_gateway import gateway_auth
+
+    monkeypatch.delenv("DASK_GATEWAY_TOKEN", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-123")
+    headers, _ = gateway_auth("token").pre_request(None)
+    assert headers == {"Authorization": "jupyterhub hub-token-123"}
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
+    with pytest.raises(ConfigError, match="set DASK_GATEWAY_TOKEN or JUPYTERHUB_API_TOKEN"):
+        gateway_auth("token")
+    with dask.config.set({"gateway.address": None}), pytest.raises(ConfigError, match="gateway:URL or set DASK_GATEWAY__ADDRESS"):
+        with dask_client("gateway"):
+            pass
