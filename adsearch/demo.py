@@ -49,7 +49,8 @@ DEMO_RUNS: dict[str, dict[str, Any]] = {
         }},
         "search_config": {"signal_datasets": ["wprime_3000_400_80"], "fit_lo_gev": 2280.0, "searched_regions": [2, 3],
                           "classifier": {"n_members": 1}},
-        "passes": {"background_only": {}, "injected": {"inject_xsec_pb": {"wprime_3000_400_80": 0.3}}},
+        # 0.15 pb: ~200 events in region 2's signal region of 2.7 fb^-1, below 2 sigma before selection
+        "passes": {"background_only": {}, "injected": {"inject_xsec_pb": {"wprime_3000_400_80": 0.15}}},
     },
     "weak": {
         "search": "weak",
