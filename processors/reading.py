@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from adsearch.errors import BadInputError, ConfigError
+from adsearch.processors.normalisation import sum_of_weights_record
 from adsearch.store_io import is_url
 
 __all__ = [
@@ -312,10 +313,11 @@ def check_input_file(file: InputFile, required: tuple[tuple[str, ...], ...] = ()
             raise BadInputError(file.path, no_trigger_reason([b.split("AuxDyn")[0].replace("AnalysisTrigMatch_", "")
                                                               for b in trigger]))
         uuid = str(handle.file.uuid)
+        sumw = sum_of_weights_record(handle, file.path)  # read while the file is open
     # provenance: a local path made absolute, a URL exactly as given
     where = file.path if is_url(file.path) else str(Path(file.path).resolve())
     return {"path": where, "treename": file.treename, "size_bytes": size,
-            "root_uuid": uuid, "n_entries": n_entries, "sidecar": file.sidecar}
+            "root_uuid": uuid, "n_entries": n_entries, "sidecar": file.sidecar, "sum_of_weights": sumw}
 
 
 def _file_size(path: str) -> int | None:

@@ -388,9 +388,10 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
         from adsearch.processors.rmm import RMMConfig, feature_names
         attrs["rmm_features"] = feature_names(RMMConfig(**settings["config"]["rmm"]))
         attrs["trigger"] = trigger_description(LeptonConfig(**settings["config"]))
-    from adsearch.processors.normalisation import stored_sum_of_weights
+    from adsearch.processors.normalisation import combine_records
 
-    attrs["sum_of_weights"] = stored_sum_of_weights([f.path for f in d.files if f.path not in skipped])
+    attrs["sum_of_weights"] = combine_records([f.get("sum_of_weights", {"error": f"{f['path']}: not recorded"})
+                                               for f in files])
     n_out = zstore.consolidate_dataset(store, d.name, ordered, attrs, submit=submit, rmm_codec=rmm_codec)
     _check_unique_ids(store, d.name)
     if not keep_parts:
