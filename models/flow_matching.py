@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import Field
 
 from adsearch.config import StrictModel
+from adsearch.models.flows import conditional_training_data, early_stopped
 from adsearch.models.runtime import configure_tensorflow
 
 __all__ = ["FlowMatchingConfig", "FlowMatchingModel", "train_flow_matching"]
@@ -109,20 +110,13 @@ def train_flow_matching(x: np.ndarray, c: np.ndarray, config: FlowMatchingConfig
     tf = configure_tensorflow(config.tf_threads)
     import tf_keras
 
-    x = np.atleast_2d(np.asarray(x, np.float32))
-    c = np.asarray(c, np.float32).reshape(len(x), -1)
-    if len(x) < 10:
-        raise ValueError(f"flow matching needs at least 10 training events, got {len(x)}")
     start = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    val = rng.random(len(x)) < config.validation_fraction
-    x_mean, x_sd = x[~val].mean(0), np.where(x[~val].std(0) > 0, x[~val].std(0), 1.0).astype(np.float32)
-    c_mean, c_sd = c[~val].mean(0), np.where(c[~val].std(0) > 0, c[~val].std(0), 1.0).astype(np.float32)
+    x, c, val, rng, (x_mean, x_sd, c_mean, c_sd) = conditional_training_data(
+        x, c, config.validation_fraction, config.seed, "flow matching")
     d, dc = x.shape[1], c.shape[1]
     shapes = list(zip((d + 1 + dc, *config.hidden), (*config.hidden, d)))
     params = [tf.Variable(v) for v in _init(shapes, rng)]
-    model = FlowMatchingModel(tf, params, x_mean.astype(np.float32), x_sd, c_mean.astype(np.float32), c_sd,
-                              config.n_steps)
+    model = FlowMatchingModel(tf, params, x_mean, x_sd, c_mean, c_sd, config.n_steps)
     opt = tf_keras.optimizers.Adam(config.learning_rate)
     xs, cs = (x - x_mean) / x_sd, (c - c_mean) / c_sd
     xt, ct = tf.constant(xs[~val]), tf.constant(cs[~val])
@@ -148,18 +142,10 @@ def train_flow_matching(x: np.ndarray, c: np.ndarray, config: FlowMatchingConfig
     # a fixed noise and time draw for the validation loss, so epochs are compared fairly
     xv, cv = tf.constant(xs[val]), tf.constant(cs[val])
     val_loss = tf.function(lambda: loss_of(xv, cv, tf.constant([config.seed % 2**31, 7], tf.int32)))
-    best, best_epoch, best_values = np.inf, 0, [p.numpy() for p in params]
-    n_epochs = 0
-    for n_epochs in range(1, config.max_epochs + 1):
-        epoch(tf.constant(rng.permutation(int(xt.shape[0])).astype(np.int32)),
-              tf.constant([config.seed % 2**31, 1000 * n_epochs], tf.int32))
-        loss = float(val_loss())
-        if loss < best:
-            best, best_epoch, best_values = loss, n_epochs, [p.numpy() for p in params]
-        elif n_epochs - best_epoch >= config.patience:
-            break
-    for p, v in zip(params, best_values):
-        p.assign(v)
+    best, best_epoch, n_epochs = early_stopped(
+        lambda e: epoch(tf.constant(rng.permutation(int(xt.shape[0])).astype(np.int32)),
+                        tf.constant([config.seed % 2**31, 1000 * e], tf.int32)), val_loss, params,
+        config.max_epochs, config.patience)
     seconds = time.perf_counter() - start
     model.info = {"val_loss": best, "epochs": n_epochs, "best_epoch": best_epoch, "n_train": int((~val).sum()),
                   "train_seconds": seconds}

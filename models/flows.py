@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from pydantic import Field
@@ -32,7 +32,7 @@ from pydantic import Field
 from adsearch.config import StrictModel
 from adsearch.models.runtime import configure_tensorflow
 
-__all__ = ["FlowConfig", "ConditionalFlow", "train_conditional_flow"]
+__all__ = ["FlowConfig", "ConditionalFlow", "train_conditional_flow", "conditional_training_data", "early_stopped"]
 
 
 class FlowConfig(StrictModel):
@@ -52,6 +52,38 @@ class FlowConfig(StrictModel):
 def _moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sd = a.std(axis=0)
     return a.mean(axis=0).astype(np.float32), np.where(sd > 0, sd, 1.0).astype(np.float32)
+
+
+def conditional_training_data(
+    x: np.ndarray, c: np.ndarray, validation_fraction: float, seed: int, what: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator, tuple[np.ndarray, ...]]:
+    """(x, c as float32 2-D, validation mask, rng, (x_mean, x_sd, c_mean, c_sd) of the training rows)."""
+    x = np.atleast_2d(np.asarray(x, np.float32))
+    c = np.asarray(c, np.float32).reshape(len(x), -1)
+    if len(x) < 10:
+        raise ValueError(f"{what} needs at least 10 training events, got {len(x)}")
+    rng = np.random.default_rng(seed)
+    val = rng.random(len(x)) < validation_fraction
+    return x, c, val, rng, (*_moments(x[~val]), *_moments(c[~val]))
+
+
+def early_stopped(
+    run_epoch: Callable[[int], Any], val_loss: Callable[[], Any], variables: list[Any], max_epochs: int, patience: int,
+) -> tuple[float, int, int]:
+    """Epochs until the validation loss has not improved for ``patience`` epochs; the best
+    epoch's values are restored. Returns (best loss, best epoch, epochs run)."""
+    best, best_epoch, best_values = np.inf, 0, [v.numpy() for v in variables]
+    n_epochs = 0
+    for n_epochs in range(1, max_epochs + 1):
+        run_epoch(n_epochs)
+        loss = float(val_loss())
+        if loss < best:
+            best, best_epoch, best_values = loss, n_epochs, [v.numpy() for v in variables]
+        elif n_epochs - best_epoch >= patience:
+            break
+    for v, value in zip(variables, best_values):
+        v.assign(value)
+    return float(best), best_epoch, n_epochs
 
 
 class _MAF:
@@ -149,15 +181,9 @@ class ConditionalFlow:
 def train_conditional_flow(x: np.ndarray, c: np.ndarray, config: FlowConfig | None = None) -> ConditionalFlow:
     """Fit p(x | c) by maximum likelihood on a random split (train / validation)."""
     config = config or FlowConfig()
-    x = np.atleast_2d(np.asarray(x, np.float32))
-    c = np.asarray(c, np.float32).reshape(len(x), -1)
-    if len(x) < 10:
-        raise ValueError(f"a conditional flow needs at least 10 training events, got {len(x)}")
     start = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    val = rng.random(len(x)) < config.validation_fraction
-    x_mean, x_sd = _moments(x[~val])
-    c_mean, c_sd = _moments(c[~val])
+    x, c, val, rng, (x_mean, x_sd, c_mean, c_sd) = conditional_training_data(
+        x, c, config.validation_fraction, config.seed, "a conditional flow")
     maf = _MAF(x.shape[1], c.shape[1], config)
     tf = maf.tf
     import tf_keras
@@ -181,17 +207,9 @@ def train_conditional_flow(x: np.ndarray, c: np.ndarray, config: FlowConfig | No
         return total
 
     val_loss = tf.function(lambda: -tf.reduce_mean(maf.log_prob(xv, cv)))
-    best, best_epoch, best_values = np.inf, -1, [v.numpy() for v in maf.variables]
-    n_epochs = 0
-    for n_epochs in range(1, config.max_epochs + 1):
-        epoch(tf.constant(rng.permutation(int(xt.shape[0])).astype(np.int32)))
-        loss = float(val_loss())
-        if loss < best:
-            best, best_epoch, best_values = loss, n_epochs, [v.numpy() for v in maf.variables]
-        elif n_epochs - best_epoch >= config.patience:
-            break
-    for v, value in zip(maf.variables, best_values):
-        v.assign(value)
+    best, best_epoch, n_epochs = early_stopped(
+        lambda _: epoch(tf.constant(rng.permutation(int(xt.shape[0])).astype(np.int32))), val_loss, maf.variables,
+        config.max_epochs, config.patience)
     seconds = time.perf_counter() - start
     info = {"val_nll": best + float(np.log(x_sd).sum()), "epochs": n_epochs, "best_epoch": best_epoch,
             "n_train": int((~val).sum()), "train_seconds": seconds,

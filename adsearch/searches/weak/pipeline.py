@@ -47,6 +47,8 @@ class WeakResult:
     windows: list[WindowResult]
     timings_s: dict[str, float] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    #: the validation instances' scans (sample -> one scan per instance); not serialised
+    validation_runs: dict[str, list[list[WindowResult]]] = field(default_factory=dict, repr=False)
 
     def max_z(self, label: str, *, reported: bool = False) -> float:
         """Largest Z of a selection; ``reported``: corrected Z of validated regions only."""
@@ -107,9 +109,14 @@ def validation_instances(
 
 def weak_search(
     store: str | Path | FeatureStore, config: WeakSearchConfig | None = None, out_dir: str | Path | None = None,
-    *, client: Any | None = None, progress: bool = True,
+    *, client: Any | None = None, progress: bool = True, validation_from: WeakResult | None = None,
 ) -> WeakResult:
     """Run the 2025 weak search on a dijet store; with ``out_dir``, write results.json and summary.md.
+
+    ``validation_from``: an earlier result (same regions, feature sets and template) whose
+    validation instances are reused instead of drawn again, e.g. the background-only run's for an
+    injected run (the instances are signal-free by construction; only DOWN-UP-SAMPLING's model
+    sees the data, through a small fraction of it).
 
     >>> result = weak_search("store.zarr", WeakSearchConfig(template="salad"), "weak")   # doctest: +SKIP
     >>> result.max_z("efficiency 0.1")                                                 # doctest: +SKIP
@@ -132,12 +139,18 @@ def weak_search(
     windows = scan(data, simulation, config, client, progress=progress)
     timings["windows"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    runs, notes = validation_instances(fs, config, data, simulation, load, lumi, client, progress)
+    if validation_from is not None:
+        runs, notes = validation_from.validation_runs, dict(validation_from.validation.get("samples", {}))
+        if [(w.signal_region_gev, w.feature_set) for w in validation_from.windows] != \
+                [(w.signal_region_gev, w.feature_set) for w in windows]:
+            raise ValueError("validation_from holds other windows than this search")
+    else:
+        runs, notes = validation_instances(fs, config, data, simulation, load, lumi, client, progress)
     closure = apply_validation(windows, runs, max_median=config.validation.max_median_z,
                                max_spread=config.validation.max_spread_z)
     timings["validation"] = time.perf_counter() - t0
     result = WeakResult(config.template, config.region, lumi, data.n_events, n_injected, windows, timings,
-                        {"samples": notes, "nonclosure": closure})
+                        {"samples": notes, "nonclosure": closure, "reused": validation_from is not None}, runs)
     if out_dir is not None:
         from adsearch.searches.weak.report import markdown_summary
 
