@@ -171,18 +171,26 @@ def test_a_file_without_trigger_information_fails_unless_the_config_says_none(tm
     assert none.datasets["d"].cutflow.passed[-1] == hlt.datasets["d"].cutflow.passed[-1] > 0
 
 
-def _physlite_reference_match(tree, objects, config) -> np.ndarray:
-    """Event loop over the raw PHYSLITE branches: a selected lepton above the lead-lepton pT whose
+def _physlite_links(tree, config) -> dict[str, list]:
+    """chain -> per event, the raw TrigMatchedObjects element links (chains the file has)."""
+    out = {}
+    for chain in config.physlite_triggers:
+        branch = f"AnalysisTrigMatch_HLT_{chain}AuxDyn.TrigMatchedObjects"
+        if branch in tree.keys():
+            out[chain] = ak.to_list(tree[branch].array())
+    return out
+
+
+def _physlite_reference_match(links: dict[str, list], objects, config) -> np.ndarray:
+    """Event loop over the raw PHYSLITE links: a selected lepton above the lead-lepton pT whose
     index in its container is among the objects a same-flavour single-lepton chain matched."""
-    matched = np.zeros(tree.num_entries, dtype=bool)
+    matched = np.zeros(len(objects["electron"]), dtype=bool)
     for kind in ("electron", "muon"):
         leptons = ak.to_list(objects[kind][["pt", "index"]])
-        for chain in config.physlite_triggers:
-            branch = f"AnalysisTrigMatch_HLT_{chain}AuxDyn.TrigMatchedObjects"
-            if branch not in tree.keys() or chain.startswith("mu") != (kind == "muon"):
+        for chain, per_chain in links.items():
+            if chain.startswith("mu") != (kind == "muon"):
                 continue
-            links = ak.to_list(tree[branch].array())
-            for i, per_event in enumerate(links):
+            for i, per_event in enumerate(per_chain):
                 indices = {link["m_persIndex"] for composite in per_event for link in composite}
                 if any(lep["pt"] > config.lead_lepton_pt_min_gev and lep["index"] in indices for lep in leptons[i]):
                     matched[i] = True
@@ -196,11 +204,12 @@ def test_physlite_trigger_matching_to_the_selected_lepton(real_file) -> None:
     reader = ObjectReader(events)
     config = LeptonConfig()
     objects = select_lepton_objects(reader, config)
-    expected = _physlite_reference_match(tree, objects, config)
+    links = _physlite_links(tree, config)
+    expected = _physlite_reference_match(links, objects, config)
     np.testing.assert_array_equal(_trigger_matched(reader, objects, config), expected)
     # the match follows the element links: the same leptons pointing at their container neighbours
     shifted = LeptonObjects(objects, electron=ak.with_field(objects["electron"], objects["electron"]["index"] + 1, "index"))
-    moved = _physlite_reference_match(tree, shifted, config)
+    moved = _physlite_reference_match(links, shifted, config)
     assert moved.sum() < expected.sum()
     np.testing.assert_array_equal(_trigger_matched(reader, shifted, config), moved)
     # in the preselection the step keeps exactly the fired, lead-lepton events with a matched lepton
