@@ -29,7 +29,7 @@ from pydantic import Field
 
 from adsearch.config import StrictModel, load_config
 
-__all__ = ["WeakDemoConfig", "run_weak_demo", "demo"]
+__all__ = ["WeakDemoConfig", "run_weak_demo", "rerun_larger_injection", "demo"]
 
 
 class WeakDemoConfig(StrictModel):
@@ -192,13 +192,69 @@ def run_weak_demo(out_dir: str | Path, config: WeakDemoConfig | None = None,
     return summary
 
 
+def rerun_larger_injection(out_dir: str | Path, s_over_sqrt_b: float, config: WeakDemoConfig | None = None,
+                     figures_dir: str | Path | None = None) -> dict[str, Any]:
+    """After :func:`run_weak_demo`: inject S / sqrt(B) = ``s_over_sqrt_b`` and rerun both templates,
+    with the background-only runs' validation verdicts and non-closure fits (read from their
+    results.json: the same windows, signal-free instances); adds ``larger_injection`` to the summary."""
+    import json
+
+    from adsearch.cluster import dask_client
+    from adsearch.provenance import write_json
+    from adsearch.searches.weak.config import WeakSearchConfig
+    from adsearch.searches.weak.pipeline import weak_search
+    from adsearch.searches.weak.plots import plot_window_spectra
+    from adsearch.stats.closure import NonClosureCorrection
+    from adsearch.store import open_store
+
+    config = config or WeakDemoConfig()
+    out = Path(out_dir).resolve()
+    figs = Path(figures_dir) if figures_dir else out / "figures"
+    summary = json.loads((out / "demo_summary.json").read_text())
+    base = WeakSearchConfig.model_validate({"signal_datasets": [config.signal], "seed": config.seed, **config.search})
+    base = base.model_copy(update={"validation": base.validation.model_copy(update={"samples": []})})
+    store = open_store(out / "store.zarr")
+    xsec, injection = injection_for(store, base, config.signal, s_over_sqrt_b)
+    extra: dict[str, Any] = {"s_over_sqrt_b": s_over_sqrt_b, "xsec_pb": xsec, **injection}
+    with dask_client(n_workers=config.workers) if config.workers else nullcontext() as client:
+        for template in ("salad", "curtains"):
+            t0 = time.perf_counter()
+            null = json.loads((out / f"{template}_null" / "results.json").read_text())
+            cfg = base.model_copy(update={"template": template, "inject_xsec_pb": {config.signal: xsec}})
+            res = weak_search(store, cfg, client=client, progress=False)
+            rows = {}
+            for w, w_null in zip(res.windows, null["windows"]):
+                for spectrum, s_null in zip(w.spectra, w_null["spectra"]):
+                    spectrum.validation, spectrum.validated = s_null["validation"], s_null["validated"]
+                    corr = null["validation"]["nonclosure"].get("corrections", {}).get(f"{w.feature_set} / {spectrum.label}")
+                    spectrum.z_corrected = (float(NonClosureCorrection(tuple(corr["mean_coeffs"]), tuple(corr["sd_coeffs"]))
+                                                  .apply(spectrum.z, w.mass_gev)) if corr and corr["applied"] else spectrum.z)
+                    rows[spectrum.label] = {"z": spectrum.z, "z_corrected": spectrum.z_corrected,
+                                            "validated": spectrum.validated, "n_sr": spectrum.n_sr, "b_sr": spectrum.b_sr,
+                                            "injected_selected": w.injected_selected.get(spectrum.label)}
+                plot_window_spectra(w, figs / f"spectra_{template}_injected{s_over_sqrt_b:g}_{w.feature_set}",
+                                    res.luminosity_ipb, f"{template.upper()} S/sqrt(B) = {s_over_sqrt_b:g}, {w.feature_set}")
+            extra[template] = {"spectra": rows, "seconds": time.perf_counter() - t0, "n_injected": res.n_injected}
+    summary["larger_injection"] = extra
+    write_json(out / "demo_summary.json", summary)
+    return extra
+
+
 @click.command("demo")
 @click.option("--out", "out_dir", default="weak-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures", "figures_dir", default=None, type=click.Path(file_okay=False),
               help="Folder for the figures (default OUT/figures).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="WeakDemoConfig YAML.")
-def demo(out_dir: str, figures_dir: str | None, config_path: str | None) -> None:
+@click.option("--larger-injection", type=float, default=None,
+              help="After a completed demo: rerun the injected searches at this S/sqrt(B) (validation from the null runs).")
+def demo(out_dir: str, figures_dir: str | None, config_path: str | None, larger_injection: float | None) -> None:
     """Generate, process, inject at S/sqrt(B) = 3 and search with SALAD and CURTAINS (injected, null)."""
+    if larger_injection is not None:
+        extra = rerun_larger_injection(out_dir, larger_injection, load_config(WeakDemoConfig, config_path), figures_dir)
+        for template in ("salad", "curtains"):
+            click.echo(f"{template}, S/sqrt(B) = {extra['s_over_sqrt_b']:g}: " + ", ".join(
+                f"{k} Z {v['z']:.2f} (corrected {v['z_corrected']:.2f})" for k, v in extra[template]["spectra"].items()))
+        return
     summary = run_weak_demo(out_dir, load_config(WeakDemoConfig, config_path), figures_dir)
     for name, r in summary["results"].items():
         click.echo(f"{name}: largest Z " + ", ".join(f"{k} {v:.2f}" for k, v in r["max_z"].items())
