@@ -10,6 +10,7 @@ command the common ``-q/--quiet``, ``-v/--verbose`` and ``--json`` options.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -52,6 +53,10 @@ class Output:
         self.progress = not quiet and not json_summary and sys.stderr.isatty()
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                             format="%(name)s: %(message)s")
+
+    def library_output(self) -> Any:
+        """With --json, whatever the libraries print goes to stderr: stdout holds the summary alone."""
+        return contextlib.redirect_stdout(sys.stderr) if self.json else contextlib.nullcontext()
 
     def echo(self, text: str) -> None:
         """Progress text (stderr, so --json's stdout stays parseable); silent with --quiet."""

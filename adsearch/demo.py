@@ -158,7 +158,8 @@ def demo(out_dir: str, config_path: str | None, searches: str | None, cluster: A
     if searches:
         config = DemoConfig.model_validate({**config.model_dump(), "searches": searches.split(",")})
     t0 = time.perf_counter()
-    outcomes = run_demo(out_dir, config, cluster=cluster, echo=output.echo, progress=output.progress)
+    with output.library_output():
+        outcomes = run_demo(out_dir, config, cluster=cluster, echo=output.echo, progress=output.progress)
     seconds = time.perf_counter() - t0
     output.result("\n".join(summary_lines(outcomes, seconds, out_dir)),
                   {"seconds": seconds, "runs": {k: v.to_dict() for k, v in outcomes.items()}})

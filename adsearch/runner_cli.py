@@ -48,8 +48,9 @@ def run(config_path: str, out_dir: str | None, start: str | None, only: str | No
 
     config, _ = load_run_config(config_path)
     out = Path(out_dir) if out_dir else Path("runs") / Path(config_path).stem
-    outcome = run_search(config, out, cluster=cluster, start=start, only=only, progress=output.progress,
-                         echo=output.echo)
+    with output.library_output():
+        outcome = run_search(config, out, cluster=cluster, start=start, only=only, progress=output.progress,
+                             echo=output.echo)
     output.result(format_outcome(outcome), outcome.to_dict())
 
 
@@ -64,6 +65,7 @@ def report(kind: str, search_dir: str, out_dir: str, output: Output) -> None:
     """HTML page, pyhf workspaces, HEPData record, hist/ROOT spectra and report.json of one search output."""
     from adsearch.report import make_report
 
-    page = make_report(kind, search_dir, out_dir)
+    with output.library_output():
+        page = make_report(kind, search_dir, out_dir)
     output.result(f"report: {page}", {"report": str(page)})
 

@@ -49,10 +49,24 @@ def test_docstring_examples_run(module: str) -> None:
     assert tried > 0 and failures == 0
 
 
-def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
-    exe = str(Path(sys.executable).with_name("adsearch"))
-    missing = subprocess.run([exe, "report", "--search", "cwola", "--results", str(tmp_path), "--out", str(tmp_path / "r")],
-                             capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0 and "results.json" in missing.stderr
-    usage = subprocess.run([exe, "report", "--search", "nope"], capture_output=True, text=True, timeout=120)
-    assert usage.returncode == 2
+def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the ``adsearch`` entry point in this process: (exit code, stderr)."""
+    from adsearch.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["adsearch", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return int(exit_info.value.code or 0), capsys.readouterr().err
+
+
+def test_exit_codes_and_one_line_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _main(monkeypatch, capsys, "report", "--search", "cwola", "--results", str(tmp_path), "--out",
+                      str(tmp_path / "r"))
+    assert code == 1 and err.strip().count("\n") == 0 and "results.json" in err and "Traceback" not in err
+    code, _ = _main(monkeypatch, capsys, "report", "--search", "nope")
+    assert code == 2
+    # and the installed script is that entry point
+    script = subprocess.run([str(Path(sys.executable).with_name("adsearch")), "run", "--only", "nothing", "x.yaml"],
+                            capture_output=True, text=True, timeout=120)
+    assert script.returncode == 2
