@@ -37,7 +37,7 @@ class HxSearchConfig(StrictModel):
     max_window_bins: int = Field(3, ge=1, description="widest m_Y window of the scan, in bins")
     n_pseudo: int = Field(2000, ge=100, description="pseudo-experiments of the look-elsewhere correction")
     vrnn: VRNNConfig = Field(default_factory=VRNNConfig)
-    ensemble_folds: int = Field(4, ge=2)
+    ensemble_folds: int = Field(5, ge=3, description="k: each network trains on k - 2 folds, validates on one")
     seed: int = 0
 
     @model_validator(mode="after")

@@ -160,16 +160,17 @@ class SignalSensitivity:
 
 
 def sensitivity(grid: GridBackground, signal_counts: np.ndarray, xsec_pb: float, name: str, region: str,
-                n_generated: int) -> SignalSensitivity:
+                efficiency: float) -> SignalSensitivity:
     """Expected Z (pyhf, Asimov) and CLs limits for a signal template (counts at ``xsec_pb``) in
-    the m_X row holding most of it, over the m_Y bins with >= 5% of its peak."""
+    the m_X row holding most of it, over the m_Y bins with >= 5% of its peak; ``efficiency``:
+    the fraction of generated signal events in the region (reported)."""
     total = float(signal_counts.sum())
     row = int(np.argmax(signal_counts.sum(axis=1)))
     s = signal_counts[row]
     use = s >= 0.05 * max(s.max(), 1e-12)
     nan = float("nan")
     if total <= 0 or not grid.fitted[row]:
-        return SignalSensitivity(name, region, total / max(n_generated, 1), total, 0.0, nan, nan,
+        return SignalSensitivity(name, region, efficiency, total, 0.0, nan, nan,
                                  float(grid.mx_edges_gev[row]), float(grid.mx_edges_gev[row + 1]))
     b = np.maximum(grid.background[row, use], 1e-3)
     cov = grid.covariances[row][np.ix_(use, use)]
@@ -177,6 +178,6 @@ def sensitivity(grid: GridBackground, signal_counts: np.ndarray, xsec_pb: float,
     limit = upper_limit(LikelihoodInputs.make(grid.counts[row, use], s[use] / max(s[use].sum(), 1e-12), b, cov),
                         method="asymptotic")
     per_pb = s[use].sum() / xsec_pb
-    return SignalSensitivity(name, region, total / max(n_generated, 1), total, float(z_exp),
+    return SignalSensitivity(name, region, efficiency, total, float(z_exp),
                              float(limit.observed / per_pb), float(limit.expected / per_pb),
                              float(grid.mx_edges_gev[row]), float(grid.mx_edges_gev[row + 1]))

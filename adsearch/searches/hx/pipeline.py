@@ -40,6 +40,8 @@ __all__ = ["HxRegionResult", "HxResult", "hx_search", "REGIONS"]
 REGIONS = ("anomaly", "tau21", "inclusive")
 _COLUMNS = ["mx_gev", "my_gev", "tau21_x", "x_constituents", "run", "luminosityBlock", "event"]
 _IDS = ("run", "luminosityBlock", "event")
+#: score quantiles recorded per sample (how a threshold other than 0.5 would select)
+_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
 
 @dataclass
@@ -100,8 +102,8 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
     cfg = config if isinstance(config, HxSearchConfig) else load_config(HxSearchConfig, config)
     fs = store if isinstance(store, FeatureStore) else open_store(store)
     for name in [cfg.data_dataset, *cfg.signal_datasets]:
-        if name not in fs.datasets():
-            raise AdsearchError(f"{fs.path}: no dataset {name!r} (datasets: {fs.datasets()})")
+        if name not in fs.datasets:
+            raise AdsearchError(f"{fs.path}: no dataset {name!r} (datasets: {fs.datasets})")
     times: dict[str, float] = {}
     tick = time.perf_counter()
     lumi = cfg.luminosity_ipb or dataset_luminosity_ipb(fs, cfg.data_dataset)
@@ -139,15 +141,18 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
             weight = cfg.reference_xsec_pb * lumi / n_gen
             template, _, _ = np.histogram2d(sig["mx_gev"][in_region], sig["my_gev"][in_region],
                                             bins=(grid.mx_edges_gev, grid.my_edges_gev))
-            result.sensitivities.append(sensitivity(grid, template * weight, cfg.reference_xsec_pb, name, region, n_gen))
+            result.sensitivities.append(sensitivity(grid, template * weight, cfg.reference_xsec_pb, name, region,
+                                                    float(in_region.sum()) / n_gen))
         regions[region] = result
     times["statistics"] = time.perf_counter() - tick
     fractions = {name: float(np.mean(s > cfg.anomaly_score_min)) if len(s) else 0.0 for name, s in scores.items()}
+    quantiles = {name: np.quantile(s, _QUANTILES).round(4).tolist() for name, s in scores.items() if len(s)}
     injected = data.injected
     if injected.any():
         fractions[f"{data.name} (injected rows)"] = float(np.mean(scores[data.name][injected] > cfg.anomaly_score_min))
         fractions[f"{data.name} (not injected)"] = float(np.mean(scores[data.name][~injected] > cfg.anomaly_score_min))
-    result = HxResult(cfg, float(lumi), data.n_events, n_injected, regions, fractions, ensemble.to_dict(), times)
+    result = HxResult(cfg, float(lumi), data.n_events, n_injected, regions, fractions,
+                      {**ensemble.to_dict(), "score_quantiles": {"q": list(_QUANTILES), **quantiles}}, times)
     if out_dir is not None:
         _write_outputs(result, Path(out_dir), {**scores, data.name: scores[data.name][~injected]})
     return result

@@ -41,6 +41,6 @@ def test_injected_resonance_is_found_at_its_mx_and_my() -> None:
     assert hunt.my_lo_gev <= 2000.0 <= hunt.my_hi_gev
     assert hunt.global_z > 3.0 and hunt.local_z_pyhf > 3.0
     template, _, _ = np.histogram2d(sig_mx, sig_my, bins=(MX, MY))
-    sens = sensitivity(grid, template, 1.0, "toy", "inclusive", 1000)
+    sens = sensitivity(grid, template, 1.0, "toy", "inclusive", 0.4)
     assert sens.z_expected > 2.0
     assert sens.limit_expected_pb < sens.limit_observed_pb  # the data hold the signal
