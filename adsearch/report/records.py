@@ -271,10 +271,13 @@ def _weak(results: dict[str, Any]) -> SearchRecords:
             in_sr = (centres > sr[0]) & (centres < sr[1])
             key = _slug(f"sr{sr[0]:.0f}_{w['feature_set']}_{s['label']}")
             sigma = np.hypot(np.sqrt(counts), np.asarray(h["sigma"], float))
-            # the reported Z passed the validation rule (and carries the non-closure correction)
-            z = s.get("reported_z", s["z"])
+            # the reported Z passed the validation rule (and carries the non-closure correction);
+            # where no validation sample ran, the merged bin's Z, labelled as such
+            validated = s.get("validated")
+            z = s["z"] if validated is None else s.get("reported_z")
             spec = _window_spectrum(rec, key, f"SR {sr[0]:.0f}-{sr[1]:.0f} GeV, {w['feature_set']}, {s['label']}", s,
                                     counts, edges, ~in_sr, sigma, s["fit"]["background"], None, sr, z)
+            spec.z_label = "Z (not validated)" if validated is None else "reported Z"
             spec.extra_sigma, spec.uncorrelated_constraint = np.asarray(h["sigma"], float), "gaussian"
             rows.append([f"{sr[0]:.0f}-{sr[1]:.0f}", w["feature_set"], s["label"], f"{s['n_sr']:.0f}",
                          _fmt(s["b_sr"], ".1f"), _fmt(s["z"], ".2f"), _fmt(z, ".2f")])
