@@ -2,6 +2,8 @@
 
 - :mod:`~adsearch.processors.reading`: fileset specs, input checks, ``open_events``
 - :mod:`~adsearch.processors.objects`: one object model for NanoAOD (incl. v15) and PHYSLITE
+  (:mod:`~adsearch.processors.nano_objects`: its NanoAOD collections as flat numpy columns;
+  :mod:`~adsearch.processors.flat`: jagged collections as flat arrays for the selections)
 - :mod:`~adsearch.processors.lepton`, :mod:`~adsearch.processors.dijet`: the two selections
 - :mod:`~adsearch.processors.overlap`: ATLAS-order overlap removal (numba)
 - :mod:`~adsearch.processors.rmm`, :mod:`~adsearch.processors.ecdf`: numba kernels

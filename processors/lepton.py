@@ -34,7 +34,7 @@ has trigger objects; PHYSLITE: the lepton is among the objects its flavour's cha
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
@@ -44,9 +44,10 @@ from adsearch.config import StrictModel
 from adsearch.errors import BadInputError
 from adsearch.processors.base import Selection, StoreProcessor
 from adsearch.processors.cutflow import Cutflow
+from adsearch.processors.flat import Flat
 from adsearch.processors.object_selection import object_steps
 from adsearch.processors.objects import ObjectReader
-from adsearch.processors.overlap import any_near, flat_offsets, order_by_pt, overlap_alive
+from adsearch.processors.overlap import any_near, overlap_alive
 from adsearch.processors.reading import no_trigger_reason
 from adsearch.processors.rmm import RMMConfig
 
@@ -133,77 +134,16 @@ def _delta_r_min(a: ak.Array, b: ak.Array) -> ak.Array:
     return ak.fill_none(ak.min(np.sqrt(deta * deta + dphi * dphi), axis=2), np.inf)
 
 
-class _Flat(NamedTuple):
-    """A jagged collection as flat numpy arrays: ``offsets`` (n_events + 1, from 0) and one flat
-    array per field. The selection works on these: each awkward call on a jagged array costs
-    ~0.3-1 ms whatever its size, which made a 5k-event unit's selection ~10x its arithmetic."""
-
-    offsets: np.ndarray
-    fields: dict[str, np.ndarray]
-
-    @classmethod
-    def of(cls, records: ak.Array, skip: tuple[str, ...] = ()) -> _Flat:
-        """Flatten jagged records (plain list-offset records without copies, anything else via ak);
-        fields in ``skip`` are left out, so their branches are never read."""
-        contents = ak.contents
-        names = [f for f in ak.fields(records) if f not in skip]
-        layout = ak.to_layout(records)
-        if isinstance(layout, contents.ListOffsetArray) and isinstance(layout.content, contents.RecordArray):
-            columns = {f: layout.content[f] for f in names}
-            if all(isinstance(c, contents.NumpyArray) for c in columns.values()):
-                offsets = np.asarray(layout.offsets.data, dtype=np.int64)
-                lo, hi = int(offsets[0]), int(offsets[-1])
-                return cls(offsets - lo, {f: np.asarray(c.data)[lo:hi] for f, c in columns.items()})
-        offsets, _counts = flat_offsets(records)
-        return cls(offsets, {f: np.asarray(ak.flatten(records[f], axis=1)) for f in names})
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def keep(self, mask: np.ndarray) -> _Flat:
-        """The objects where ``mask`` (flat, one per object) is true."""
-        before = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.cumsum(mask, out=before[1:])
-        return _Flat(before[self.offsets], {f: v[mask] for f, v in self.fields.items()})
-
-    def events(self, mask: np.ndarray) -> _Flat:
-        """The events where ``mask`` (one per event) is true."""
-        counts = self.counts[mask]
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        objects = np.repeat(mask, self.counts)
-        return _Flat(offsets, {f: v[objects] for f, v in self.fields.items()})
-
-    def by_pt(self) -> _Flat:
-        """Objects ordered by decreasing pT within each event (stable, like ``ak.argsort``)."""
-        order = order_by_pt(self.offsets, self.fields["pt"])
-        return _Flat(self.offsets, {f: v[order] for f, v in self.fields.items()})
-
-    def any(self, condition: np.ndarray) -> np.ndarray:
-        """Per event: does any object satisfy ``condition`` (flat)?"""
-        event = np.repeat(np.arange(len(self.offsets) - 1), self.counts)
-        return np.bincount(event[condition], minlength=len(self.offsets) - 1) > 0
-
-    def to_ak(self, fields: tuple[str, ...] | None = None) -> ak.Array:
-        """Jagged records viewing these arrays (no copy)."""
-        names = list(fields or self.fields)
-        contents = ak.contents
-        record = contents.RecordArray([contents.NumpyArray(self.fields[f]) for f in names], names,
-                                      length=int(self.offsets[-1]))
-        return ak.Array(contents.ListOffsetArray(ak.index.Index64(self.offsets), record))
-
-
 #: object fields the lepton selection never uses: not read (three branches less per unit)
 _UNUSED = {"electron": ("charge",), "muon": ("charge", "tight")}
 
 
-def _identified(reader: ObjectReader, config: LeptonConfig) -> dict[str, tuple[_Flat, list[tuple[str, np.ndarray, bool]]]]:
+def _identified(reader: ObjectReader, config: LeptonConfig) -> dict[str, tuple[Flat, list[tuple[str, np.ndarray, bool]]]]:
     """kind -> (all objects, the cumulative masks of its named object-cutflow steps)."""
     out = {}
-    for kind, objects in (("electron", _Flat.of(reader.electrons(), skip=_UNUSED["electron"])),
-                          ("muon", _Flat.of(reader.muons(), skip=_UNUSED["muon"])),
-                          ("photon", _Flat.of(reader.photons())), ("jet", _Flat.of(reader.jets()))):
+    for kind, objects in (("electron", Flat.of(reader.electrons(), skip=_UNUSED["electron"])),
+                          ("muon", Flat.of(reader.muons(), skip=_UNUSED["muon"])),
+                          ("photon", Flat.of(reader.photons())), ("jet", Flat.of(reader.jets()))):
         if reader.kind == "physlite" and kind in ("electron", "muon"):  # for trigger matching by element link
             objects.fields["index"] = np.arange(objects.offsets[-1]) - np.repeat(objects.offsets[:-1], objects.counts)
         steps = object_steps(kind, objects.fields, config, reader.missing)
@@ -233,13 +173,13 @@ def object_cutflow(reader: ObjectReader, config: LeptonConfig | None = None) -> 
 _PROCESSOR_FIELDS = ("pt", "eta", "phi", "mass", "btag", "index")
 
 
-def _select_flat(reader: ObjectReader, config: LeptonConfig, fields: tuple[str, ...] | None = None) -> dict[str, _Flat]:
+def _select_flat(reader: ObjectReader, config: LeptonConfig, fields: tuple[str, ...] | None = None) -> dict[str, Flat]:
     """:func:`select_lepton_objects` on flat arrays: kind -> selected, overlap-removed, pT-ordered;
     ``fields``: carry only these fields past the object cuts (default all)."""
     chosen = {}
     for kind, (objects, steps) in _identified(reader, config).items():
         if fields is not None:
-            objects = _Flat(objects.offsets, {f: v for f, v in objects.fields.items() if f in fields})
+            objects = Flat(objects.offsets, {f: v for f, v in objects.fields.items() if f in fields})
         chosen[kind] = objects.keep(steps[-1][1])
     el, mu, ph, jet = (chosen[k] for k in ("electron", "muon", "photon", "jet"))
 
@@ -309,17 +249,17 @@ def _trigger_matched(reader: ObjectReader, objects: LeptonObjects, config: Lepto
         return _physlite_matched(reader, objects, config)
     if "TrigObj" not in reader._fields:
         return None
-    trig = _Flat.of(reader.events["TrigObj"][["eta", "phi", "id"]])
+    trig = Flat.of(reader.events["TrigObj"][["eta", "phi", "id"]])
     matched = np.zeros(len(reader.events), dtype=bool)
     for kind, pdg in (("electron", 11), ("muon", 13)):
-        leps = _Flat.of(objects[kind][["pt", "eta", "phi"]])
+        leps = Flat.of(objects[kind][["pt", "eta", "phi"]])
         matched |= any_near((leps.offsets, *(leps.fields[f] for f in ("pt", "eta", "phi"))),
                             config.lead_lepton_pt_min_gev,
                             (trig.offsets, *(trig.fields[f] for f in ("eta", "phi", "id"))), pdg, config.trigger_match_dr)
     return matched
 
 
-def _lead_four(objects: _Flat, rank: int) -> dict[str, np.ndarray]:
+def _lead_four(objects: Flat, rank: int) -> dict[str, np.ndarray]:
     """(px, py, pz, e) of the rank-th object per event, NaN where the event has fewer (the
     trigonometry runs only on the events that have one)."""
     counts = objects.counts
@@ -341,7 +281,7 @@ def _pair_mass(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> np.ndarray
     return np.sqrt(np.maximum(m2, 0.0))
 
 
-def _mass_columns(objects: dict[str, _Flat]) -> dict[str, np.ndarray]:
+def _mass_columns(objects: dict[str, Flat]) -> dict[str, np.ndarray]:
     lead = {kind: _lead_four(objects[kind], 0) for kind in ("jet", "bjet", "electron", "muon", "photon")}
     lead["jet2"] = _lead_four(objects["jet"], 1)
     lead["bjet2"] = _lead_four(objects["bjet"], 1)
@@ -354,7 +294,7 @@ def _preselect(reader: ObjectReader, config: LeptonConfig) -> tuple[LeptonObject
     return LeptonObjects({kind: f.to_ak() for kind, f in flat.items()}), mask, cutflow, weight, met
 
 
-def _physlite_met(reader: ObjectReader, objects: dict[str, _Flat]) -> tuple[np.ndarray, np.ndarray]:
+def _physlite_met(reader: ObjectReader, objects: dict[str, Flat]) -> tuple[np.ndarray, np.ndarray]:
     """PHYSLITE MET as published: minus the vector sum of the *selected, overlap-removed* jets,
     electrons, muons and photons, plus the track soft term (PHYSLITE stores MET only as an
     association map for METMaker; this is its hard-object sum without METMaker's own overlap
@@ -371,7 +311,7 @@ def _physlite_met(reader: ObjectReader, objects: dict[str, _Flat]) -> tuple[np.n
 
 
 def _preselect_flat(reader: ObjectReader, config: LeptonConfig, fields: tuple[str, ...] | None = None
-                    ) -> tuple[dict[str, _Flat], np.ndarray, Cutflow, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+                    ) -> tuple[dict[str, Flat], np.ndarray, Cutflow, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """:func:`_preselect` with the objects as flat arrays (what the processor uses, with ``fields``)."""
     objects = _select_flat(reader, config, fields)
     met = _physlite_met(reader, objects) if reader.kind == "physlite" else reader.met(tuple(config.met_sources))
