@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -302,6 +303,7 @@ def run_search(
     write_json(out / "run.json", {
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "search": config.search,
         "seed": config.seed, "config_hash": config_hash(config.model_dump(mode="json")), "versions": package_versions(),
+        "command": " ".join(sys.argv),
         "inputs": run.inputs, "stage_keys": run.keys, "cluster": str(getattr(cluster, "kind", cluster)),
     })
     outcome = RunOutcome(out, config.search)

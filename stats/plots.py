@@ -6,6 +6,7 @@ Figures are returned (Agg backend, nothing is shown) so callers save them where 
 from __future__ import annotations
 
 import logging
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -103,8 +104,9 @@ def plot_spectrum_fit(
     fig, ax, rax = _ratio_axes(title)
     hep.histplot(n / scale, edges, ax=ax, histtype="errorbar", yerr=err / scale, color="k", label="data")
     if background is None:
-        for a, y in ((ax, 0.5), (rax, 0.5)):
-            a.text(0.5, y, no_fit_reason, transform=a.transAxes, ha="center", va="center", fontsize=11, color="tab:red")
+        reason = textwrap.fill(no_fit_reason, 60)
+        for a in (ax, rax):
+            a.text(0.5, 0.5, reason, transform=a.transAxes, ha="center", va="center", fontsize=11, color="tab:red")
     else:
         b = np.asarray(background, dtype=float)
         hep.histplot(b / scale, edges, ax=ax, color="tab:red", label=label)
