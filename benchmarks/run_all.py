@@ -58,6 +58,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "autoencoder": ("bench_ae.py", [], ["--rows", "8192", "--train-rows", "1000", "--epochs", "1"]),
     "stats": ("bench_stats.py", [], ["--quick"]),
     "cwola": ("bench_cwola.py", [], ["--rows", "20000"]),
+    "weak": ("bench_weak.py", [], ["--rows", "5000"]),
+    "scaling": ("bench_scaling.py", [], []),
 }
 
 _CELL = r"[^\S\n]*[│|][^\S\n]*"  # a rich (│) or markdown (|) column separator
@@ -92,6 +94,10 @@ FIGURES: list[Figure] = [
     Figure("cwola", "CWoLa networks per second per core", r"\| networks trained per second per core \(1 worker\) \| ([\d.]+)",
            "networks/s"),
     Figure("cwola", "CWoLa speed-up 2 vs 1 workers", r"\| speed-up 2 vs 1 workers \| ([\d.]+)x", "x", 1.7),
+    Figure("weak", "SALAD template events/s", r"\| SALAD \(classifier training[^|]*\| ([\d,.]+)", "events/s"),
+    Figure("weak", "CURTAINS transport, template events/s", r"\| CURTAINS transport[^|]*\| ([\d,.]+)", "events/s"),
+    Figure("scaling", "lepton processing speed-up 2 vs 1 workers", r"^\| [^|]*lepton[^|]*\|[^|]*\|[^|]*\| ([\d.]+)x", "x", 1.7),
+    Figure("scaling", "AE scoring speed-up 2 vs 1 workers", r"^\| [^|]*scor[^|]*\|[^|]*\|[^|]*\| ([\d.]+)x", "x", 1.7),
 ]
 
 
