@@ -79,7 +79,7 @@ def signed_z(n: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Signed Poisson significance sqrt(2 (n ln(n/b) - (n - b))) per cell (0 where b = 0).
 
     >>> signed_z(np.array([150.0, 50.0]), np.array([100.0, 100.0])).round(2).tolist()
-    [4.65, -5.59]
+    [4.65, -5.54]
     """
     n, b = np.asarray(n, float), np.asarray(b, float)
     ok = b > 0
