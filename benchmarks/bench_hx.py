@@ -6,7 +6,8 @@ The jets are the X jets of an hx store (real generated constituents, 20 per jet)
 timed in this process on one thread after one warm-up network (the first network of a process
 traces the graph once); the rate counts jet-epochs (jets x epochs) per second. Scoring rate: all
 jets through a trained network. The full chain is :func:`adsearch.searches.hx.hx_search` on the
-store with the given VRNN epochs, once on a 1-worker and once on a 2-worker local cluster (each
+store with the given VRNN epochs and a 4-fold ensemble (4 networks: 2 per worker on 2 workers),
+once on a 1-worker and once on a 2-worker local cluster (each
 worker has one thread and traces its own graph once).
 """
 
@@ -52,7 +53,7 @@ def main() -> None:
             "training_s": train_s, "scoring_jets_per_s_per_core": len(x) / score_s, "scoring_s": score_s}
     if not args.skip_chain:
         search = HxSearchConfig(data_dataset=args.dataset, signal_datasets=[s for s in args.signals.split(",") if s],
-                                vrnn=cfg, n_pseudo=500)
+                                vrnn=cfg, n_pseudo=500, ensemble_folds=4)
         for workers in (1, 2):
             with dask_client(None, n_workers=workers, threads_per_worker=1) as client:
                 start = time.perf_counter()

@@ -24,7 +24,7 @@ def test_hx_run_on_generated_samples(tmp_path: Path) -> None:
     config = tmp_path / "search.yaml"
     config.write_text(yaml.safe_dump({
         "signal_datasets": ["yxh_2000_100"], "inject_xsec_pb": {"yxh_2000_100": 20.0}, "n_pseudo": 200,
-        "ensemble_folds": 2, "vrnn": {"epochs": 2, "hidden": 12, "feature": 12},
+        "ensemble_folds": 3, "vrnn": {"epochs": 2, "hidden": 12, "feature": 12},
         "my_edges_gev": [float(x) for x in range(1300, 3301, 100)]}))
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["hx", "run", str(store), "--out", str(out), "--config", str(config),
