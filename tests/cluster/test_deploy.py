@@ -74,7 +74,6 @@ def test_helm_values_offer_the_options_adsearch_sets() -> None:
         assert offered & set(names), f"the chart offers none of {names}"
 
 
-@pytest.mark.slow  # ~50 s quiet (TensorFlow in the kernel and in two gateway workers): beyond the default budget
 def test_notebook_runs_on_the_gateway(gateway_server, cluster_nano_files, tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
