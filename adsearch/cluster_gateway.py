@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from adsearch.cluster_spec import ClusterSpec
+from adsearch.cluster_spec import ClusterSpec, sized_client
 from adsearch.errors import ConfigError
 
 __all__ = ["gateway_client", "gateway_auth"]
@@ -78,17 +78,8 @@ def gateway_client(spec: ClusterSpec) -> Iterator[Any]:
         except Exception as exc:  # HTTP errors (401, unreachable) carry the server's reason
             raise ConfigError(f"dask-gateway {gateway.address}: cannot create a cluster: {exc}") from exc
         try:
-            if spec.adapt_max is not None:
-                cluster.adapt(minimum=spec.adapt_min, maximum=spec.adapt_max)
-            else:
-                cluster.scale(spec.n_workers)
-            client = cluster.get_client(set_as_default=False)
-            try:
-                if spec.adapt_max is None:
-                    client.wait_for_workers(spec.n_workers, timeout=300)
+            with sized_client(cluster, spec, lambda: cluster.get_client(set_as_default=False), 300) as client:
                 yield client
-            finally:
-                client.close()
         finally:
             cluster.shutdown()
     finally:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adsearch.cluster_spec import ClusterSpec
+from adsearch.cluster_spec import ClusterSpec, sized_client
 from adsearch.errors import ConfigError
 
 __all__ = ["JobqueueProfile", "load_profile", "jobqueue_client"]
@@ -106,16 +106,7 @@ def jobqueue_client(spec: ClusterSpec) -> Iterator[Any]:
     from distributed import Client
 
     try:
-        if spec.adapt_max is not None:
-            cluster.adapt(minimum=spec.adapt_min, maximum=spec.adapt_max)
-        else:
-            cluster.scale(spec.n_workers)
-        client = Client(cluster)
-        try:
-            if spec.adapt_max is None:
-                client.wait_for_workers(spec.n_workers, timeout=600)
+        with sized_client(cluster, spec, lambda: Client(cluster), 600) as client:
             yield client
-        finally:
-            client.close()
     finally:
         cluster.close()

@@ -15,6 +15,8 @@ once into a :class:`ClusterSpec` and every command hands it to :func:`adsearch.c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -105,3 +107,22 @@ class ClusterSpec:
         where = {"local": "local", "address": self.address, "gateway": f"gateway {self.gateway_url or '(from dask config)'}",
                  "htcondor": "htcondor", "slurm": "slurm"}[self.kind]
         return f"{where} ({self.n_workers} workers)"
+
+
+@contextmanager
+def sized_client(cluster: Any, spec: ClusterSpec, connect: Callable[[], Any], timeout_s: float) -> Iterator[Any]:
+    """Scale (or adapt) a started gateway/jobqueue cluster, connect, wait for fixed-size workers, close.
+
+    One place for the sizing rule both backends share; each keeps its own start and teardown.
+    """
+    if spec.adapt_max is not None:
+        cluster.adapt(minimum=spec.adapt_min, maximum=spec.adapt_max)
+    else:
+        cluster.scale(spec.n_workers)
+    client = connect()
+    try:
+        if spec.adapt_max is None:
+            client.wait_for_workers(spec.n_workers, timeout=timeout_s)
+        yield client
+    finally:
+        client.close()
