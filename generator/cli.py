@@ -42,6 +42,9 @@ _COMMON = (
     click.option("--pythia-setting", "pythia_settings", multiple=True,
                  help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'."),
     click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal, not with -q)."),
+    click.option("--constituents/--no-constituents", default=None,
+                 help="Write the large-R jets' PFCands / FatJetPFCands (default: only for yxh_* signals; the hx "
+                      "search's background needs --constituents)."),
 )
 #: options that only one kind of sample has (shown only in its --help)
 _KIND_OPTIONS = {
@@ -82,13 +85,14 @@ def _make_command(kind: str) -> None:
     pattern = "wprime_<mA>_<mB>_<mC>" if kind == "dijet" else "ssm_wprime_<m> / lq_<m>"
 
     def command(n_events: int | None, seed: int, out_dir: str, signal: str | None, workers: int, chunk_events: int,
-                progress: bool | None, tune: int | None, pythia_settings: tuple[str, ...], **kind_options: Any) -> None:
+                progress: bool | None, tune: int | None, pythia_settings: tuple[str, ...], constituents: bool | None,
+                **kind_options: Any) -> None:
         if n_events is None and kind_options.get("lumi_pb") is None:
             raise click.BadParameter("give --events N" + (" (or --lumi-pb L)" if kind == "lepton" else ""),
                                      param_hint="--events")
         try:
             summary = generate_sample(kind, n_events, seed, out_dir, signal=signal, workers=workers,
-                                      chunk_events=chunk_events,
+                                      chunk_events=chunk_events, constituents=constituents,
                                       pythia_settings=[*([f"Tune:pp = {tune}"] if tune else []), *pythia_settings],
                                       progress=progress_default() if progress is None else progress, **kind_options)
         except ConfigError as exc:

@@ -166,8 +166,9 @@ def _add_jets_to_met(raw: _RawJets, leptons: dict[str, ak.Array], met: _MetTerms
     met.add(raw.event[free], raw.px[free], raw.py[free], raw.pt[free], raw.response[free])
 
 
-def _large_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator) -> dict[str, ak.Array]:
-    """FatJet (trimmed kinematics, tau_N, Xbb score) plus its constituents in the PFNano layout."""
+def _large_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator,
+                  constituents: bool = True) -> dict[str, ak.Array]:
+    """FatJet (trimmed kinematics, tau_N, Xbb score) plus, if asked, its constituents in the PFNano layout."""
     raw = fat_jets(momenta, _FATJET_RAW_MIN_PT_GEV, det.FATJET_MAX_ABS_ETA + 0.2)
     counts = np.asarray(ak.to_numpy(ak.num(raw.px, axis=1)))
     px, py, pz, e = (np.asarray(ak.to_numpy(ak.flatten(x)), dtype=np.float64) for x in (raw.px, raw.py, raw.pz, raw.energy))
@@ -192,6 +193,8 @@ def _large_r_jets(parts: _Particles, momenta: ak.Array, rng: np.random.Generator
     n_b = count_in_cone(jet_dirs, parts.records(weak_b, ("eta", "phi")), R_FAT) if keep.any() else np.zeros(0, np.int32)
     collection = _zip({**{k: v.astype(_F32) for k, v in fields.items()},
                        "particleNetMD_Xbb": xbb_score(n_b, rng), "nBHadrons": n_b.astype(np.uint8)}, kept_counts)
+    if not constituents:
+        return {"FatJet": _sorted_by_pt(collection)}
     return {"FatJet": _sorted_by_pt(collection), **_constituents(parts, raw, keep, event, (pt * response)[keep], response[keep])}
 
 
@@ -274,8 +277,10 @@ def _leptons(parts: _Particles, met: _MetTerms, rng: np.random.Generator) -> dic
     return out
 
 
-def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool = True) -> dict[str, Any]:
-    """Detector-level NanoAOD collections for one ``nextBatch`` array (branch name -> array)."""
+def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool = True,
+                constituents: bool = True) -> dict[str, Any]:
+    """Detector-level NanoAOD collections for one ``nextBatch`` array (branch name -> array);
+    ``constituents=False`` leaves out PFCands / FatJetPFCands (same random stream otherwise)."""
     parts = _Particles(batch)
     met = _MetTerms(parts.n_events)
     momenta = parts.momenta(parts.visible)
@@ -291,7 +296,7 @@ def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool 
     met_x = -sum_px + soft_sigma * rng.standard_normal(parts.n_events)
     met_y = -sum_py + soft_sigma * rng.standard_normal(parts.n_events)
     if fat_jets_on:
-        large_r = _large_r_jets(parts, momenta, rng)
+        large_r = _large_r_jets(parts, momenta, rng, constituents)
     else:
         none = np.zeros(parts.n_events, np.int64)
         large_r = {
@@ -300,6 +305,8 @@ def reconstruct(batch: ak.Array, rng: np.random.Generator, *, fat_jets_on: bool 
                             "nBHadrons": np.zeros(0, np.uint8)}, none),
             **pf_candidates([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), {}, parts.n_events),
         }
+    if not constituents:
+        large_r = {"FatJet": large_r["FatJet"]}
     return {
         "Jet": jets,
         **large_r,

@@ -117,6 +117,8 @@ class ChunkTask:
     mpi: bool
     path: Path
     sidecar: dict[str, Any] = field(default_factory=dict)
+    #: write PFCands / FatJetPFCands (the large-R jet constituents)
+    constituents: bool = True
 
     @property
     def sidecar_path(self) -> Path:
@@ -170,7 +172,7 @@ def run_chunk(task: ChunkTask, progress: Callable[[int], None] | None = None) ->
             n = len(batch)
             if n == 0:
                 raise AdsearchError(f"{task.path}: Pythia returned no events (process {task.process.name})")
-            arrays = reconstruct(batch, rng)
+            arrays = reconstruct(batch, rng, constituents=task.constituents)
             arrays.update(_bookkeeping(task, n, done))
             lap("reconstruct")
             writer.extend(arrays)

@@ -9,7 +9,7 @@ settings is an error rather than a silent mix.
 Sidecar keys readers rely on: ``process``, ``sample``, ``kind``, ``is_signal``,
 ``truth_process_id``, ``n_events``, ``cross_section_pb`` (this process, from a hard-process
 pilot), ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` (the whole sample), ``seed``,
-``pythia_seed``, ``numpy_seed``, ``settings`` / ``base_settings`` (Pythia lines), ``mpi``,
+``pythia_seed``, ``numpy_seed``, ``settings`` / ``base_settings`` (Pythia lines), ``mpi``, ``constituents``,
 ``params`` (signal masses), ``versions``, ``sigma_gen_chunk_pb`` (Pythia's own estimate from
 the chunk), ``cpu_s`` (per stage) and ``chunk_config_hash`` (what resume compares).
 
@@ -38,7 +38,7 @@ from adsearch.generator.processes import ProcessSpec, lepton_sm_processes, qcd_d
 from adsearch.generator.runner import BASE_SETTINGS, ChunkResult, ChunkTask, chunk_seeds, pilot_cross_section, run_chunk
 from adsearch.provenance import config_hash, package_versions, write_json
 
-__all__ = ["GeneratorOptions", "GenerationSummary", "ProcessSummary", "generate_sample", "KINDS",
+__all__ = ["GeneratorOptions", "GenerationSummary", "ProcessSummary", "generate_sample", "wants_constituents", "KINDS",
            "DEFAULT_DIJET_PTHAT_MIN_GEV"]
 
 KINDS = ("dijet", "lepton")
@@ -55,6 +55,9 @@ class GeneratorOptions(StrictModel):
     lepton_pthat_min_gev: float = Field(100.0, gt=0, description="pTHat cut of the SM lepton processes")
     lepton_min_pt_gev: float = Field(50.0, ge=0, description="SM lepton processes: hard-process e/mu pT cut")
     mpi: bool = Field(False, description="multiparton interactions (off as in the LHCO R&D sample)")
+    constituents: bool | None = Field(None, description=(
+        "write the large-R jets' PFCands / FatJetPFCands (the Y -> X H search reads them); default: only for "
+        "the yxh_* signals, so the other searches' samples stay small (the hx background needs True)"))
     pilot_events: int = Field(5000, ge=100, description="hard-process events per cross-section pilot")
     lumi_pb: float | None = Field(None, gt=0, description="SM lepton mix: target luminosity instead of --events")
     pythia_settings: list[str] = Field(default_factory=list, description=(
@@ -138,6 +141,18 @@ def _processes(kind: str, signal: str | None, options: GeneratorOptions) -> tupl
                                        options)
 
 
+def wants_constituents(sample: str, options: GeneratorOptions) -> bool:
+    """Whether a sample's files carry the large-R jet constituents (``options.constituents``, else
+    only the Y -> X H signals).
+
+    >>> wants_constituents("yxh_2000_100", GeneratorOptions()), wants_constituents("qcd_dijet", GeneratorOptions())
+    (True, False)
+    """
+    if options.constituents is not None:
+        return options.constituents
+    return sample.startswith("yxh_")
+
+
 def _with_settings(specs: list[ProcessSpec], options: GeneratorOptions) -> list[ProcessSpec]:
     """The background processes with ``pythia_settings`` appended (they enter each chunk's identity)."""
     extra = tuple(options.pythia_settings)
@@ -146,6 +161,7 @@ def _with_settings(specs: list[ProcessSpec], options: GeneratorOptions) -> list[
 
 def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[int], sigmas: list[tuple[float, float]],
           seed: int, out_dir: Path, options: GeneratorOptions) -> list[ChunkTask]:
+    constituents = wants_constituents(sample, options)
     total_sigma = sum(s for s, _ in sigmas)
     total_events = sum(n_per_process)
     versions = package_versions(("adsearch", "awkward", "fastjet", "numpy", "pythia8mc", "uproot"))
@@ -158,11 +174,13 @@ def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[
             identity = {"format": _FORMAT, "process": spec.name, "settings": list(spec.settings),
                         "lepton_min_pt_gev": spec.lepton_min_pt_gev, "index": index,
                         "n_events": n_chunk, "seed": seed, "chunk_events": options.chunk_events, "mpi": options.mpi}
+            if constituents:  # only when on: chunks written before the option (all with constituents) still resume
+                identity["constituents"] = True
             sidecar = {
                 **identity, "kind": kind, "sample": sample, "process_description": spec.description,
                 "truth_process_id": spec.truth_id, "is_signal": spec.is_signal, "params": spec.params,
                 "pythia_seed": pythia_seed, "numpy_seed": numpy_seed, "luminosity_block": lumi_block,
-                "base_settings": list(BASE_SETTINGS),
+                "base_settings": list(BASE_SETTINGS), "constituents": constituents,
                 "cross_section_pb": sigma, "cross_section_err_pb": sigma_err,
                 "sample_cross_section_pb": total_sigma, "sample_n_events": total_events,
                 "equivalent_lumi_pb": total_events / total_sigma, "versions": versions,
@@ -170,7 +188,7 @@ def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[
             }
             path = out_dir / f"{spec.name}_s{seed}_{index:04d}.root"
             tasks.append(ChunkTask(spec, index, lumi_block, first + 1, n_chunk, pythia_seed, numpy_seed,
-                                   options.mpi, path, sidecar))
+                                   options.mpi, path, sidecar, constituents))
     return tasks
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import uproot
 
-__all__ = ["ChunkWriter", "EVENT_BRANCHES", "TRUTH_BRANCHES"]
+__all__ = ["ChunkWriter", "EVENT_BRANCHES", "TRUTH_BRANCHES", "COLLECTIONS", "OPTIONAL_COLLECTIONS"]
 
 #: Flat per-event branches and their ROOT types (NanoAOD names).
 EVENT_BRANCHES: dict[str, str] = {
@@ -38,6 +38,8 @@ TRUTH_BRANCHES: dict[str, str] = {
     "truth_pthat": "float32",
 }
 COLLECTIONS = ("Jet", "FatJet", "Electron", "Muon", "Photon", "TrigObj", "PFCands", "FatJetPFCands")
+#: written only when the batch has them (the constituents are optional, see GeneratorOptions.constituents)
+OPTIONAL_COLLECTIONS = ("PFCands", "FatJetPFCands")
 
 
 class ChunkWriter:
@@ -57,7 +59,8 @@ class ChunkWriter:
         for name, dtype in {**EVENT_BRANCHES, **TRUTH_BRANCHES}.items():
             branches[name] = np.asarray(arrays[name], dtype=dtype)
         for name in COLLECTIONS:
-            branches[name] = arrays[name]
+            if name in arrays or name not in OPTIONAL_COLLECTIONS:
+                branches[name] = arrays[name]
         if self._tree is None:
             types = {name: (value.dtype if isinstance(value, np.ndarray) else value.type.content)
                      for name, value in branches.items()}

@@ -86,3 +86,21 @@ def test_physlite_is_refused_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="PHYSLITE_example.root.*constituentLinks.*does not store"):
         run_processor("hx", {"atlas": [str(DATA / "PHYSLITE_example.root")]}, tmp_path / "p.zarr", n_workers=0,
                       progress=False)
+
+
+def test_generated_sample_without_constituents_is_refused(tmp_path: Path) -> None:
+    """The generator writes PFCands only on request (and for yxh_* signals): a default QCD sample has
+    none, which the processor reports naming the file, while ``constituents=True`` carries them."""
+    from adsearch.generator import generate_sample
+
+    plain = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "plain", pilot_events=200).files[0]
+    with_pf = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "pf", pilot_events=200, constituents=True).files[0]
+    plain_tree, pf_tree = uproot.open(plain)["Events"], uproot.open(with_pf)["Events"]
+    assert not any(k.startswith(("PFCands_", "FatJetPFCands_")) for k in plain_tree.keys())
+    assert {"PFCands_pt", "FatJetPFCands_pFCandsIdx"} <= set(pf_tree.keys())
+    # the option changes only what is written: the same events and large-R jets either way
+    for branch in ("event", "FatJet_pt", "FatJet_particleNetMD_Xbb", "Jet_pt"):
+        a, b = plain_tree[branch].array(library="ak"), pf_tree[branch].array(library="ak")
+        assert a.tolist() == b.tolist(), branch
+    with pytest.raises(BadInputError, match=f"{plain.name}: missing branches: PFCands_pt"):
+        run_processor("hx", {"qcd": [str(plain)]}, tmp_path / "p.zarr", n_workers=0, progress=False)
