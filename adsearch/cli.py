@@ -51,8 +51,8 @@ class Output:
         quiet, verbose = quiet or VERBOSITY < 0, max(verbose, VERBOSITY)
         self.quiet, self.verbose, self.json = quiet, verbose, json_summary
         self.progress = not quiet and not json_summary and sys.stderr.isatty()
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-                            format="%(name)s: %(message)s")
+        _log_to_stderr(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose
+                       else logging.WARNING)
 
     def library_output(self) -> Any:
         """With --json, whatever the libraries print goes to stderr: stdout holds the summary alone."""
@@ -69,6 +69,22 @@ class Output:
             click.echo(json.dumps(payload, indent=2, default=str))
         else:
             click.echo(text)
+
+
+def _log_to_stderr(level: int) -> None:
+    """Library log records at ``level`` and above on stderr, as "logger: message". The level sits
+    on the handler: libraries that set their own loggers' levels (distributed logs its scheduler's
+    and nannies' start at INFO) are then filtered too, not only adsearch's."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        handler.set_name("adsearch")
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if handler.get_name() == "adsearch":
+            handler.setLevel(level)
+    root.setLevel(min(root.level or logging.WARNING, level))
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:

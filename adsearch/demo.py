@@ -24,6 +24,11 @@ from adsearch.config import StrictModel, load_config
 
 __all__ = ["DEMO_RUNS", "DemoConfig", "demo_run_configs", "run_demo", "demo"]
 
+#: The dijet searches' QCD (pTHat > 950 GeV) and A -> BC signal: one generation serves CWoLa, weak
+#: and hx (a sample's seed is the run seed + its position, so each keeps the same position).
+_QCD_950: dict[str, Any] = {"events": 40000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000}}
+_WPRIME: dict[str, Any] = {"events": 2000, "signal": "wprime_3000_400_80", "options": {"chunk_events": 2000}}
+
 #: The built-in demonstration runs (RunConfig dicts), small enough for 2 cores.
 DEMO_RUNS: dict[str, dict[str, Any]] = {
     "autoencoder": {
@@ -43,10 +48,7 @@ DEMO_RUNS: dict[str, dict[str, Any]] = {
     "cwola": {
         "search": "cwola",
         # pTHat > 950 GeV: complete above mJJ ~ 2.25 TeV, so the fit starts at 2.28 TeV
-        "generate": {"kind": "dijet", "samples": {
-            "background": {"events": 40000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000}},
-            "wprime_3000_400_80": {"events": 2000, "signal": "wprime_3000_400_80", "options": {"chunk_events": 2000}},
-        }},
+        "generate": {"kind": "dijet", "samples": {"background": _QCD_950, "wprime_3000_400_80": _WPRIME}},
         "search_config": {"signal_datasets": ["wprime_3000_400_80"], "fit_lo_gev": 2280.0, "searched_regions": [2, 3],
                           "classifier": {"n_members": 1}},
         # 40k events (2.7 fb^-1) are too few for the published picture (below 2 sigma before selection,
@@ -56,12 +58,13 @@ DEMO_RUNS: dict[str, dict[str, Any]] = {
     },
     "weak": {
         "search": "weak",
-        # the SALAD simulation: the same QCD with another Pythia tune (Monash -> 4C), another seed
+        # the CWoLa run's QCD and signal samples (same settings and seeds: the sample cache holds
+        # them once) and the SALAD simulation: the same QCD with another Pythia tune (Monash -> 4C)
         "generate": {"kind": "dijet", "samples": {
-            "background": {"events": 30000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000}},
+            "background": _QCD_950,
+            "wprime_3000_400_80": _WPRIME,
             "simulation": {"events": 30000, "options": {"pthat_min_gev": 950.0, "chunk_events": 10000,
                                                         "pythia_settings": ["Tune:pp = 5"]}},
-            "wprime_3000_400_80": {"events": 2000, "signal": "wprime_3000_400_80", "options": {"chunk_events": 2000}},
         }},
         "search_config": {"signal_datasets": ["wprime_3000_400_80"], "signal_regions_gev": [[2800.0, 3400.0]],
                           "feature_sets": ["M_tau21"], "classifier": {"n_members": 2},
@@ -127,7 +130,9 @@ def run_demo(out_dir: str | Path, config: DemoConfig | None = None, *, cluster: 
     for name, run_config in demo_run_configs(config).items():
         echo(f"\n=== {name} search")
         t0 = time.perf_counter()
-        outcomes[name] = run_search(run_config, Path(out_dir) / name, cluster=cluster, echo=echo, progress=progress)
+        # one sample cache for all searches: the CWoLa, weak and hx runs share their QCD and signal samples
+        outcomes[name] = run_search(run_config, Path(out_dir) / name, cluster=cluster, echo=echo, progress=progress,
+                                    sample_cache=Path(out_dir) / "samples")
         echo(f"=== {name}: {time.perf_counter() - t0:.0f} s")
     return outcomes
 

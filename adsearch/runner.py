@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -29,22 +30,28 @@ import yaml
 
 from adsearch.errors import AdsearchError, ConfigError
 from adsearch.provenance import config_hash, file_sha256, package_versions, write_json
-from adsearch.runner_config import RunConfig, search_entry
+from adsearch.runner_config import RunConfig, SampleSpec, search_entry
 
-__all__ = ["STAGES", "StageOutcome", "RunOutcome", "run_search", "tree_sha256"]
+__all__ = ["STAGES", "StageOutcome", "RunOutcome", "run_search", "sample_folder", "process_tree_cpu_s", "report_code_sha256", "REPORT_CODE", "tree_sha256"]
 
 STAGES = ("generate", "process", "train", "score", "search", "report")
 
 
 @dataclass
 class StageOutcome:
-    """What happened to one stage: "ran", "cached", "not used" or "skipped" (outside --only)."""
+    """What happened to one stage: "ran", "cached", "not used" or "skipped" (outside --only).
+
+    ``seconds`` is wall time; ``cpu_s`` the CPU seconds of this process and every worker process
+    under it (on a shared machine wall time inflates, CPU time does not); ``load`` the 1-minute
+    load average at the stage's start and end."""
 
     stage: str
     state: str
     key: str
     seconds: float = 0.0
     note: str = ""
+    cpu_s: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -77,6 +84,51 @@ def tree_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def process_tree_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process and all processes under it: the
+    living ones (the embedded cluster's workers, the generator's pool) and the ended ones their
+    parents collected. The difference across a stage is the stage's CPU time; a remote cluster's
+    workers are not counted."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # ended between listing and asking
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+#: The modules whose code writes a report: a change in any of them makes cached reports stale.
+REPORT_CODE = ("adsearch.report", "adsearch.stats.plots", "adsearch.stats.likelihood")
+
+
+def report_code_sha256(modules: tuple[str, ...] | None = None) -> str:
+    """Content hash of the source files of ``modules`` (default :data:`REPORT_CODE`; a package:
+    every .py file below it). Part of the report stage's key, so a cached report is rewritten
+    when the code that writes it changes, within one adsearch version too.
+
+    >>> len(report_code_sha256()) == 64
+    True
+    """
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in REPORT_CODE if modules is None else modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise AdsearchError(f"report code {name!r} not found")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for f in files:
+            digest.update(f"{name}/{f.relative_to(origin.parent)}".encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def _key(*parts: Any) -> str:
     return config_hash({"parts": list(parts)})
 
@@ -84,8 +136,10 @@ def _key(*parts: Any) -> str:
 class _Run:
     """The state of one run: config, folders, the client, stage keys and records."""
 
-    def __init__(self, config: RunConfig, out: Path, cluster: Any, progress: bool, echo: Callable[[str], None]) -> None:
+    def __init__(self, config: RunConfig, out: Path, cluster: Any, progress: bool, echo: Callable[[str], None],
+                 sample_cache: Path | None = None) -> None:
         self.config, self.out, self.cluster, self.progress, self.echo = config, out, cluster, progress, echo
+        self.sample_cache = sample_cache
         self.entry = search_entry(config.search)
         self.keys: dict[str, str] = {}
         self.inputs: dict[str, str] = {}
@@ -104,6 +158,15 @@ class _Run:
         return {"generate": [self.out / "samples", self.fileset], "process": [self.store],
                 "train": [self.out / "autoencoder"], "score": [], "search": [self.out / "search"],
                 "report": [self.out / "report"]}[stage]
+
+    def outputs_present(self, stage: str) -> bool:
+        """A generated fileset's files still exist (a shared sample cache may have been cleared)."""
+        if stage != "generate" or self.config.generate is None:
+            return True
+        if not self.fileset.is_file():
+            return False
+        listed = yaml.safe_load(self.fileset.read_text()) or {}
+        return all(Path(f).is_file() for d in listed.values() for f in d["files"])
 
     def record_path(self, stage: str) -> Path:
         return self.out / "stages" / f"{stage}.json"
@@ -139,7 +202,7 @@ class _Run:
         self.keys["search"] = _key("search", c.search, {p: c.pass_config(p) for p in c.passes}, upstream)
         from adsearch import __version__
 
-        self.keys["report"] = _key("report", __version__, self.keys["search"])
+        self.keys["report"] = _key("report", __version__, report_code_sha256(), self.keys["search"])
 
     def _fileset_files_hash(self, fileset: str) -> str:
         """Checksums of the ROOT files a local fileset lists (remote files: their URLs)."""
@@ -157,16 +220,38 @@ def _stage_generate(run: _Run) -> str:
     c = run.config
     if c.generate is None:
         return "inputs given: " + ("fileset" if c.fileset else "store")
-    made = {}
+    made, shared = {}, 0
     for i, (name, spec) in enumerate(c.generate.samples.items()):
-        made[name] = generate_sample(c.generate.kind, spec.events, c.seed + i, run.out / "samples" / name,
+        folder = sample_folder(c.generate.kind, spec, c.seed + i, run.sample_cache) or run.out / "samples" / name
+        shared += run.sample_cache is not None and any(folder.glob("*.sample.json"))
+        made[name] = generate_sample(c.generate.kind, spec.events, c.seed + i, folder,
                                      signal=spec.signal, workers=max(1, _n_workers(run)), progress=run.progress,
                                      **spec.options)
     run.fileset.write_text(yaml.safe_dump({
         name: {"files": {str(Path(p).resolve()): "Events" for p in s.files},
                "metadata": {"luminosity_pb": float(s.luminosity_pb), "xsec_pb": float(s.cross_section_pb)}}
         for name, s in made.items()}))
-    return f"{sum(s.n_events for s in made.values())} events in {len(made)} samples"
+    reused = f" ({shared} found in the sample cache)" if shared else ""
+    return f"{sum(s.n_events for s in made.values())} events in {len(made)} samples{reused}"
+
+
+def sample_folder(kind: str, spec: SampleSpec, seed: int, cache: Path | None) -> Path | None:
+    """Where a generated sample lives in the shared ``cache``: one folder per (kind, events,
+    signal, options, seed), whatever the dataset is called, so runs asking for the same sample
+    (the demo's CWoLa, weak and hx QCD) generate it once; the generator resumes a partial one.
+    None without a cache.
+
+    >>> a = sample_folder("dijet", SampleSpec(events=10), 42, Path("cache"))
+    >>> a == sample_folder("dijet", SampleSpec(events=10), 42, Path("cache")), a.name[:12]
+    (True, 'dijet_sm_s42')
+    >>> a == sample_folder("dijet", SampleSpec(events=10), 43, Path("cache"))
+    False
+    """
+    if cache is None:
+        return None
+    options = {k: v for k, v in spec.options.items() if k != "progress"}  # progress does not change the events
+    name = f"{spec.signal or kind + '_sm'}_s{seed}"
+    return Path(cache) / f"{name}_{_key(kind, spec.events, spec.signal, options, seed)[:12]}"
 
 
 def _n_workers(run: _Run) -> int:
@@ -276,7 +361,7 @@ def _headlines(run: _Run) -> dict[str, dict[str, Any]]:
 
 def run_search(
     config: RunConfig, out_dir: str | Path, *, cluster: Any = None, start: str | None = None, only: str | None = None,
-    progress: bool = False, echo: Callable[[str], None] = lambda _: None,
+    progress: bool = False, echo: Callable[[str], None] = lambda _: None, sample_cache: str | Path | None = None,
 ) -> RunOutcome:
     """Run (or resume) every stage of ``config`` into ``out_dir``; returns what each stage did.
 
@@ -297,7 +382,7 @@ def run_search(
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     cluster = cluster if cluster is not None else ClusterSpec.parse("local")
-    run = _Run(config, out, cluster, progress, echo)
+    run = _Run(config, out, cluster, progress, echo, None if sample_cache is None else Path(sample_cache).resolve())
     run.compute_keys()
     (out / "config.resolved.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     write_json(out / "run.json", {
@@ -317,7 +402,7 @@ def run_search(
                 outcome.stages.append(StageOutcome(stage, "not used", key, note=f"the {config.search} search trains in its search stage"))
                 continue
             record = run.record(stage)
-            done = record.get("key") == key and record.get("state") == "done"
+            done = record.get("key") == key and record.get("state") == "done" and run.outputs_present(stage)
             if only and stage != only:
                 if STAGES.index(stage) < STAGES.index(only) and not done:
                     raise AdsearchError(f"--only {only}: stage {stage} has not completed with the current config; "
@@ -325,7 +410,8 @@ def run_search(
                 outcome.stages.append(StageOutcome(stage, "cached" if done else "skipped", key))
                 continue
             if done and stage not in forced:
-                outcome.stages.append(StageOutcome(stage, "cached", key, record.get("seconds", 0.0), record.get("note", "")))
+                outcome.stages.append(StageOutcome(stage, "cached", key, record.get("seconds", 0.0), record.get("note", ""),
+                                                   record.get("cpu_s", 0.0), tuple(record.get("load", (0.0, 0.0)))))
                 echo(f"== {stage}: cached ({key})")
                 continue
             if record.get("key") != key or stage in forced:
@@ -333,11 +419,12 @@ def run_search(
                     shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
             echo(f"== {stage}")
             run.write_record(stage, state="running")
-            t0 = time.perf_counter()
+            t0, cpu0, load0 = time.perf_counter(), process_tree_cpu_s(), os.getloadavg()[0]
             note = _RUNNERS[stage](run)
-            seconds = time.perf_counter() - t0
-            run.write_record(stage, state="done", seconds=seconds, note=note)
-            outcome.stages.append(StageOutcome(stage, "ran", key, seconds, note))
+            seconds, cpu_s = time.perf_counter() - t0, process_tree_cpu_s() - cpu0
+            load = (round(load0, 2), round(os.getloadavg()[0], 2))
+            run.write_record(stage, state="done", seconds=seconds, note=note, cpu_s=cpu_s, load=load)
+            outcome.stages.append(StageOutcome(stage, "ran", key, seconds, note, cpu_s, load))
     outcome.passes = _headlines(run)
     write_json(out / "run.json", {**json.loads((out / "run.json").read_text()),
                                   "stages": [s.__dict__ for s in outcome.stages], "passes": outcome.passes})

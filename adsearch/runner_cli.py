@@ -17,9 +17,10 @@ __all__ = ["run", "report", "format_outcome"]
 
 def format_outcome(outcome: RunOutcome) -> str:
     """The few lines a run ends with: each stage's state and time, each pass's largest Z."""
-    lines = [f"{outcome.search} search in {outcome.run_dir}"]
+    lines = [f"{outcome.search} search in {outcome.run_dir}  (wall s, CPU s, load at start-end)"]
     for s in outcome.stages:
-        secs = f"{s.seconds:7.1f} s" if s.state in ("ran", "cached") and s.seconds else " " * 9
+        secs = (f"{s.seconds:7.1f} s {s.cpu_s:7.1f} cpu-s  load {s.load[0]:.1f}-{s.load[1]:.1f}"
+                if s.state in ("ran", "cached") and s.seconds else " " * 35)
         lines.append(f"  {s.stage:<9}{s.state:<9}{secs}  {s.note}")
     for name, head in outcome.passes.items():
         z = "no spectrum tested" if head["largest_z"] is None else f"largest {head['z_label']} {head['largest_z']:.2f} ({head['where']})"
@@ -35,9 +36,12 @@ def format_outcome(outcome: RunOutcome) -> str:
               help="Run folder (default: runs/<config name>).")
 @click.option("--from", "start", type=click.Choice(STAGES), default=None, help="Rerun this stage and every later one.")
 @click.option("--only", type=click.Choice(STAGES), default=None, help="Run only this stage (earlier ones must be done).")
+@click.option("--sample-cache", default=None, type=click.Path(file_okay=False),
+              help="Folder of generated samples shared between runs (same sample settings: generated once).")
 @cluster_options
 @output_options
-def run(config_path: str, out_dir: str | None, start: str | None, only: str | None, cluster: Any, output: Output) -> None:
+def run(config_path: str, out_dir: str | None, start: str | None, only: str | None, sample_cache: str | None,
+        cluster: Any, output: Output) -> None:
     """Run the search CONFIG.yaml describes: generate -> process -> train -> score -> search -> report.
 
     Each stage is cached by a content hash of its inputs and settings: a rerun skips what is done
@@ -50,7 +54,7 @@ def run(config_path: str, out_dir: str | None, start: str | None, only: str | No
     out = Path(out_dir) if out_dir else Path("runs") / Path(config_path).stem
     with output.library_output():
         outcome = run_search(config, out, cluster=cluster, start=start, only=only, progress=output.progress,
-                             echo=output.echo)
+                             echo=output.echo, sample_cache=sample_cache)
     output.result(format_outcome(outcome), outcome.to_dict())
 
 

@@ -112,3 +112,38 @@ def test_examples_cover_every_search() -> None:
     root = Path(__file__).parents[1] / "examples"
     searches = {_yaml.safe_load(p.read_text())["search"] for p in root.glob("*.yaml")}
     assert {"autoencoder", "cwola", "weak"} <= searches
+
+
+def test_report_code_change_makes_the_cached_report_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report stage's key holds a hash of the code that writes reports: editing it (same
+    adsearch version) changes the report key and nothing upstream, so only the report reruns."""
+    import sys
+
+    from adsearch import runner
+    from adsearch.runner_config import RunConfig
+
+    package = tmp_path / "fake_report_code"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "figures.py").write_text("DPI = 150\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "REPORT_CODE", (*runner.REPORT_CODE, "fake_report_code"))
+    (tmp_path / "in.zarr").mkdir()
+    (tmp_path / "in.zarr" / "zarr.json").write_text("{}")
+    config = RunConfig(search="cwola", store=str(tmp_path / "in.zarr"))
+
+    def keys() -> dict[str, str]:
+        run = runner._Run(config, tmp_path / "out", None, False, print)
+        run.compute_keys()
+        return run.keys
+
+    before = keys()
+    assert keys() == before  # deterministic
+    (package / "figures.py").write_text("DPI = 300\n")
+    after = keys()
+    assert after["report"] != before["report"]
+    assert {k: v for k, v in after.items() if k != "report"} == {k: v for k, v in before.items() if k != "report"}
+    # the real report code is in the key too
+    assert "adsearch.report" in runner.REPORT_CODE and runner.report_code_sha256(("adsearch.report",)) != \
+        runner.report_code_sha256(("adsearch.stats.plots",))
+    sys.modules.pop("fake_report_code", None)

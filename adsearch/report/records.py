@@ -54,6 +54,10 @@ class SpectrumRecord:
     extra_sigma: np.ndarray | None = None
     uncorrelated_constraint: str = "poisson"
     signal_width_floor: float = 0.0
+    #: the likelihood the search itself tested, where it is not the whole fitted spectrum (the weak
+    #: search's merged signal-region bin): its workspace is written instead of the spectrum's
+    likelihood: Any = field(default=None, repr=False)
+    likelihood_channel: str = ""
 
     @property
     def fitted(self) -> bool:
@@ -136,14 +140,18 @@ def _ae(results: dict[str, Any]) -> SearchRecords:
                               counts_sigma=np.sqrt(counts), z_label="global Z")
         bh = s.get("bumphunt")
         if s.get("fit") and s["status"] == "ok":
-            # results.json keeps the fit's parameters, not its covariance: the fit is repeated
-            # (deterministic, milliseconds) to give the workspaces the fit's bin correlations
-            fit = fit_spectrum(counts, edges, s["fit"]["function"])
-            spec.background, spec.background_sigma, spec.covariance = fit.expected, fit.sigma, fit.count_covariance
             spec.fit_function = s["fit"]["function"]
-            if s.get("fit_alt") and s["fit_alt"].get("converged"):
-                alt = fit_spectrum(counts, edges, s["fit_alt"]["function"])  # repeated like the nominal fit
-                spec.background_alt = alt.expected if alt.converged else None
+            if "count_covariance" in s["fit"]:  # the search's own prediction and count covariance
+                spec.background = np.asarray(s["fit"]["expected"], float)
+                spec.covariance = np.asarray(s["fit"]["count_covariance"], float)
+                spec.background_sigma = np.sqrt(np.clip(np.diag(spec.covariance), 0.0, None))
+            else:  # results.json of an older adsearch: the fit is repeated (deterministic, milliseconds)
+                fit = fit_spectrum(counts, edges, s["fit"]["function"])
+                spec.background, spec.background_sigma, spec.covariance = fit.expected, fit.sigma, fit.count_covariance
+            alt = s.get("fit_alt") or {}
+            if alt.get("converged"):
+                spec.background_alt = (np.asarray(alt["expected"], float) if "expected" in alt
+                                       else _converged_expected(fit_spectrum(counts, edges, alt["function"])))
         if bh:
             spec.window_gev = (float(bh["lo_gev"]), float(bh["hi_gev"]))
             spec.z = _finite(bh["global_z"])
@@ -178,12 +186,17 @@ def _ae(results: dict[str, Any]) -> SearchRecords:
     return rec
 
 
+def _converged_expected(fit: Any) -> np.ndarray | None:
+    return fit.expected if fit.converged else None
+
+
 def _ae_limit_inputs(limit: LimitRecord, spec: SpectrumRecord, points: list[dict[str, Any]],
                      systematics: dict[str, Any], config: dict[str, Any]) -> None:
     """The likelihood of each limit point, rebuilt as the search built it from what results.json
     keeps: the fit covariance, the alternative function, the spurious signal at each mass, the
-    signal's luminosity/efficiency/JES/JER terms. The AE-retraining shape is stored only as its
-    size, so it is left out of these workspaces (``omitted`` says so)."""
+    signal's luminosity/efficiency/JES/JER terms, and the autoencoder-retraining spread (one
+    correlated shape nuisance, ``ae_retraining``). A results.json that keeps only the retraining
+    spread's size (older adsearch) gives workspaces without it, and ``omitted`` says so."""
     from adsearch.stats.binning import mass_resolution_gev
     from adsearch.stats.likelihood import LikelihoodInputs
     from adsearch.stats.limits import gaussian_template
@@ -191,13 +204,16 @@ def _ae_limit_inputs(limit: LimitRecord, spec: SpectrumRecord, points: list[dict
 
     unc = SignalUncertainties(**config["signal_uncertainties"]) if config.get("signal_uncertainties") else None
     spur = {round(p["mass_gev"], 3): abs(p["events"]) for p in systematics.get(f"spurious_signal_w{limit.width_fraction:g}", [])}
-    if "ae_retraining" in systematics:
-        limit.omitted.append("ae_retraining (results.json keeps only its size)")
+    shapes: dict[str, np.ndarray] = {}
+    if "sigma_events" in systematics.get("ae_retraining", {}):
+        shapes["ae_retraining"] = np.asarray(systematics["ae_retraining"]["sigma_events"], float)
+    elif "ae_retraining" in systematics:
+        limit.omitted.append("ae_retraining (this results.json keeps only its size)")
     edges = spec.edges_gev
     for p in points:
         mass, sigma = float(p["mass_gev"]), float(p["sigma_gev"])
         select = (edges[:-1] >= p["window_lo_gev"] - 1e-6) & (edges[1:] <= p["window_hi_gev"] + 1e-6)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"background_shapes": shapes} if shapes else {}
         if round(mass, 3) in spur:
             extra["spurious_signal"] = spur[round(mass, 3)]
         if unc is not None:
@@ -279,6 +295,11 @@ def _weak(results: dict[str, Any]) -> SearchRecords:
                                     counts, edges, ~in_sr, sigma, s["fit"]["background"], None, sr, z)
             spec.z_label = "Z (not validated)" if validated is None else "reported Z"
             spec.extra_sigma, spec.uncorrelated_constraint = np.asarray(h["sigma"], float), "gaussian"
+            if spec.fitted:  # the search's test: one merged SR bin, unit signal (mu = signal events)
+                from adsearch.searches.weak.analysis import merged_bin_inputs
+
+                spec.likelihood = merged_bin_inputs(s["n_sr"], 1.0, s["b_sr"], s["sigma_fit_sr"], s["sigma_ensemble_sr"])
+                spec.likelihood_channel = "merged_sr"
             rows.append([f"{sr[0]:.0f}-{sr[1]:.0f}", w["feature_set"], s["label"], f"{s['n_sr']:.0f}",
                          _fmt(s["b_sr"], ".1f"), _fmt(s["z"], ".2f"), _fmt(z, ".2f")])
     rec.tables.append(TableRecord("significances", "Merged signal-region bins: observed (ensemble median), background, "

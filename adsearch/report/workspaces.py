@@ -7,6 +7,11 @@ nuisance, and a unit-yield Gaussian signal at the tested window's centre (width:
 resolution, at least ``signal_width_floor`` of the mass), so ``pyhf cls`` answers "is a signal
 of mu events excluded there?". A limit point's workspace is the likelihood its limit was
 computed from (see :func:`adsearch.report.records._ae_limit_inputs` for what it carries).
+
+Where a search tests another likelihood than the whole spectrum, its workspace is that one: the
+weak search's is its merged signal-region bin (observed median count, fitted background, the
+fit and ensemble uncertainties as two Gaussian-constrained nuisances, a unit signal), so
+``pyhf`` on the file gives the search's own Z and CLs.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ def spectrum_inputs(spec: SpectrumRecord) -> LikelihoodInputs:
     """The likelihood of a fitted spectrum with a Gaussian signal at its window (see module doc)."""
     if not spec.fitted:
         raise ValueError(f"{spec.key}: no fitted background ({spec.status})")
+    if spec.likelihood is not None:
+        return spec.likelihood
     mass, sigma = _signal(spec)
     sigma_b = spec.covariance if spec.covariance is not None else spec.background_sigma
     return LikelihoodInputs.make(spec.counts, gaussian_template(spec.edges_gev, mass, sigma), spec.background,
@@ -60,7 +67,10 @@ def write_workspaces(records: SearchRecords, report_dir: str | Path) -> list[Wor
             continue
         mass, sigma = _signal(spec)
         rel = f"workspaces/{spec.key}.json"
-        export_workspace(build_workspace(spectrum_inputs(spec), channel=spec.key,
+        inputs = spectrum_inputs(spec)
+        # the POI (signal events) must reach past any limit: well beyond the observed count
+        poi_max = float(max(10.0, 20.0 * (inputs.counts.sum() + np.sqrt(inputs.background.sum())) / inputs.signal.sum()))
+        export_workspace(build_workspace(inputs, channel=spec.likelihood_channel or spec.key, poi_max=poi_max,
                                          uncorrelated_constraint=spec.uncorrelated_constraint), root / rel)
         written.append(WorkspaceFile(spec.key, "spectrum", rel, mass, sigma))
     for limit in records.limits:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyhf
 import pytest
+from scipy.stats import norm
 
 PYHF = str(Path(sys.executable).with_name("pyhf"))
 
@@ -26,7 +27,7 @@ def _cls_observed(workspace: Path, poi: float) -> float:
     return float(pyhf.infer.hypotest(poi, ws.data(model), model, test_stat="qtilde"))
 
 
-def test_pyhf_cls_reads_every_spectrum_workspace(ae_report: Path, cwola_report: Path, weak_report: Path) -> None:
+def test_pyhf_cls_reads_every_spectrum_workspace(ae_report: Path, cwola_report: Path) -> None:
     for report in (ae_report, cwola_report):
         index = json.loads((report / "report.json").read_text())
         fitted = [s for s in index["spectra"] if s["status"] == "ok"]
@@ -39,18 +40,35 @@ def test_pyhf_cls_reads_every_spectrum_workspace(ae_report: Path, cwola_report: 
         # a spectrum without a fit has no workspace and says why
         assert all(s["workspace"] is None and "too few" in s["status"]
                    for s in index["spectra"] if s["status"] != "ok")
-    # the weak search's ensemble uncertainty enters as a Gaussian-constrained per-bin term (one
-    # nuisance per bin: a hypotest takes ~10 s, so only the model and its prediction are checked)
-    spec = json.loads((weak_report / "workspaces" / "sr2800_M_tau21_efficiency_0.1.json").read_text())
-    assert "staterror" in {m["type"] for s in spec["channels"][0]["samples"] for m in s["modifiers"]}
+
+
+def test_weak_workspace_is_the_searchs_merged_bin_likelihood(weak_report: Path) -> None:
+    """The merged signal-region bin with the fit and ensemble uncertainties as two Gaussian-constrained
+    nuisances: pyhf on the written file gives the search's own Z, and ``pyhf cls`` at the limit the
+    search's limit code computes from the same numbers gives CLs = 0.05."""
+    from adsearch.searches.weak.analysis import merged_bin_inputs
+    from adsearch.stats.limits import upper_limit
+
+    index = json.loads((weak_report / "report.json").read_text())
+    (entry,) = index["spectra"]
+    path = weak_report / entry["workspace"]
+    spec = json.loads(path.read_text())
+    (channel,) = spec["channels"]
+    assert channel["name"] == "merged_sr" and len(spec["observations"][0]["data"]) == 1
+    modifiers = {m["name"]: m["type"] for s in channel["samples"] for m in s["modifiers"]}
+    assert modifiers == {"mu": "normfactor", "bkg_fit_eig0": "histosys", "ensemble": "histosys"}
     ws = pyhf.Workspace(spec)
     model = ws.model()
-    background = json.loads((weak_report / "report.json").read_text())
-    fitted = json.loads((weak_report.parent / "results.json").read_text())["windows"][0]["spectra"][0]["fit"]
-    init = model.config.suggested_init()
-    init[model.config.poi_index] = 0.0
-    assert model.expected_actualdata(init) == pytest.approx(fitted["background"], rel=1e-6)
-    assert background["spectra"][0]["workspace"].endswith(".json")
+    assert {model.config.param_set(p).__class__.__name__ for p in ("bkg_fit_eig0", "ensemble")} == {"constrained_by_normal"}
+    searched = json.loads((weak_report.parent / "results.json").read_text())["windows"][0]["spectra"][0]
+    p0 = float(pyhf.infer.hypotest(0.0, ws.data(model), model, test_stat="q0"))
+    z = float(norm.isf(p0))
+    assert searched["n_sr"] > searched["b_sr"] and z == pytest.approx(searched["z"], abs=2e-3)
+    limit = upper_limit(merged_bin_inputs(searched["n_sr"], 1.0, searched["b_sr"], searched["sigma_fit_sr"],
+                                          searched["sigma_ensemble_sr"]))
+    cls = _cls_cli(path, limit.observed)
+    assert cls["CLs_obs"] == pytest.approx(0.05, abs=0.004)
+    assert _cls_cli(path, limit.expected)["CLs_exp"][2] == pytest.approx(0.05, abs=0.004)
 
 
 def test_limit_workspace_reproduces_the_search_limit(ae_report: Path) -> None:
@@ -61,8 +79,15 @@ def test_limit_workspace_reproduces_the_search_limit(ae_report: Path) -> None:
     ws = ae_report / limit["workspaces"][point]
     spec = json.loads(ws.read_text())
     modifiers = {m["name"] for s in spec["channels"][0]["samples"] for m in s["modifiers"]}
-    # the fit covariance, the alternative function and the signal systematics are in the likelihood
-    assert {"bkg_fit_eig0", "bkg_shape_alt", "luminosity", "jet_energy_scale"} <= modifiers
+    # the fit covariance, the alternative function, the autoencoder-retraining spread and the
+    # signal systematics are in the likelihood, none left out
+    assert {"bkg_fit_eig0", "bkg_shape_alt", "ae_retraining", "luminosity", "jet_energy_scale"} <= modifiers
+    assert limit["omitted_systematics"] == []
+    results = json.loads((ae_report.parent / "results.json").read_text())
+    shift = results["spectra"][0]["systematics"]["ae_retraining"]["sigma_events"]
+    (retraining,) = [m for s in spec["channels"][0]["samples"] for m in s["modifiers"] if m["name"] == "ae_retraining"]
+    background = [s for s in spec["channels"][0]["samples"] if s["name"] == "background"][0]["data"]
+    assert max(shift) > 0 and max(h - b for h, b in zip(retraining["data"]["hi_data"], background)) > 0
     assert _cls_cli(ws, limit["expected_events"][point])["CLs_exp"][2] == pytest.approx(0.05, abs=0.004)
     assert _cls_observed(ws, limit["observed_events"][point]) == pytest.approx(0.05, abs=0.004)
     for other in (0, len(limit["mass_gev"]) - 1):  # and at the ends of the scan

@@ -56,7 +56,7 @@ class SpectrumResult:
             "status": self.status,
             "edges_gev": self.edges_gev.tolist(),
             "counts": self.counts.tolist(),
-            "fit": None if self.fit is None else _fit_summary(self.fit),
+            "fit": None if self.fit is None else _fit_summary(self.fit, with_covariance=True),
             "fit_alt": None if self.fit_alt is None else _fit_summary(self.fit_alt),
             "bumphunt": None if self.bumphunt is None else self.bumphunt.to_dict(),
             "limits": self.limits,
@@ -64,9 +64,17 @@ class SpectrumResult:
         }
 
 
-def _fit_summary(fit: FitResult) -> dict[str, Any]:
+def _fit_summary(fit: FitResult, with_covariance: bool = False) -> dict[str, Any]:
+    """The fit's parameters, quality and prediction (events per bin); ``with_covariance`` (the
+    nominal fit) also its count covariance (events^2, bins x bins): the limits' likelihood, and the
+    report's pyhf workspaces, are built from them, so results.json alone reproduces it."""
     keep = ("function", "params", "param_errors", "chi2", "ndf", "p_value", "converged", "message")
-    return {k: v for k, v in fit.to_dict().items() if k in keep}
+    out = {k: v for k, v in fit.to_dict().items() if k in keep}
+    if fit.converged:
+        out["expected"] = fit.expected.tolist()
+        if with_covariance:
+            out["count_covariance"] = fit.count_covariance.tolist()
+    return out
 
 
 def analyse_spectrum(
@@ -136,8 +144,10 @@ def analyse_spectrum(
     shapes = _retraining_spread(retrain_masses, edges)
     if shapes:
         rel = shapes["ae_retraining"] / np.maximum(result.fit.expected, 1e-9)
+        # the per-bin shift enters the limits as one correlated shape nuisance (histosys)
         result.systematics["ae_retraining"] = {"n_retrains": len(retrain_masses), "max_relative": float(rel.max()),
-                                               "mean_relative": float(rel.mean())}
+                                               "mean_relative": float(rel.mean()),
+                                               "sigma_events": shapes["ae_retraining"].tolist()}
     bkg_only = None
     if background_only_masses is not None:
         bkg_only = np.histogram(np.asarray(background_only_masses, dtype=float), bins=edges)[0].astype(float)
