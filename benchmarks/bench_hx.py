@@ -38,8 +38,8 @@ def main() -> None:
     configure_tensorflow(threads=1)
     store = open_store(args.store)
     jets = store.read(args.dataset, ["x_constituents"])["x_constituents"][: args.jets]
-    x, _ = preprocess(jets)
     cfg = VRNNConfig(epochs=args.epochs, patience=args.epochs)
+    x, _ = preprocess(jets, ordering=cfg.ordering)
     train_vrnn(x[:1000], cfg.model_copy(update={"epochs": 1}), seed=0)  # warm-up: trace once
     start = time.perf_counter()
     model = train_vrnn(x, cfg, seed=1)

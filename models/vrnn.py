@@ -1,14 +1,10 @@
 """Variational recurrent neural network (VRNN) per-jet anomaly score (arXiv:2105.09274, used by
 ATLAS in the Y -> X H search arXiv:2306.03637), at numpy level: padded constituents in, score out.
 
-**Preprocessing** (:func:`preprocess`, the method paper's): each jet's constituent four-vectors
-are scaled so that the jet has the reference mass ``reference_mass`` (0.25), then boosted along
-the jet axis to the reference energy ``reference_energy`` (1), then rotated so that the jet axis
-is the z axis, the leading constituent lies in the x-z plane (p_x > 0) and the second has
-p_y >= 0. Constituents keep their input order (pT-ordered by the processor). Features per
-constituent: (E, p_x, p_y, p_z) in that frame; zero-padded constituents are masked. The network
-sees each feature divided by its RMS over the training jets (stored with the model), so the loss
-and the score are O(1) rather than O(1e-2).
+**Preprocessing**: :mod:`adsearch.models.vrnn_preprocessing` (every jet boosted to a common
+mass and energy and rotated; constituents pT- or kt-ordered, ``VRNNConfig.ordering``). With
+``input_scaling="rms"`` the network sees each feature divided by its RMS over the training jets
+(stored with the model); ``"none"`` keeps the reference-frame units of the method paper.
 
 **Network** (Chung et al. 2015 VRNN with an LSTM state h): per constituent t,
 prior p(z_t | h_{t-1}), encoder q(z_t | x_t, h_{t-1}), decoder y_t(z_t, h_{t-1}), state update
@@ -27,11 +23,9 @@ Dask tasks (:mod:`adsearch.models.ensemble`), so no jet is scored by a network t
 One compiled ``tf.function`` per process and configuration serves every network (weights are
 re-initialised from the member's seed, not re-traced).
 
->>> jets = np.zeros((1, 3, 4), np.float32)
->>> jets[0, :2] = [[300., 0.1, 0.0, 0.], [200., -0.1, 0.05, 0.]]
->>> x, mask = preprocess(jets)
->>> mask.tolist(), bool(abs(x[0, :2, 0].sum() - 1.0) < 1e-4), bool(abs(x[0, 0, 2]) < 1e-6)
-([[True, True, False]], True, True)
+>>> cfg = VRNNConfig(kl_weight=1.0)
+>>> cfg.score_term, cfg.ordering, cfg.input_scaling
+('kl', 'kt', 'rms')
 """
 
 from __future__ import annotations
@@ -41,11 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from adsearch.models.ensemble import EnsembleLayout, fold_of_ids, train_ensemble
+from adsearch.models.runtime import configure_tensorflow
+from adsearch.models.vrnn_preprocessing import preprocess
 from pydantic import Field
 
 from adsearch.config import StrictModel, load_config
-from adsearch.models.ensemble import EnsembleLayout, fold_of_ids, train_ensemble
-from adsearch.models.runtime import configure_tensorflow
 
 __all__ = ["VRNNConfig", "VRNNModel", "preprocess", "train_vrnn", "score_jets", "vrnn_train_member",
            "vrnn_ensemble_scores", "EnsembleScores"]
@@ -53,8 +48,6 @@ __all__ = ["VRNNConfig", "VRNNModel", "preprocess", "train_vrnn", "score_jets", 
 _N_FEATURES = 4
 #: log sigma of the Gaussians is clipped to +-6 (an unbounded one gave infinite KL on rare jets)
 _LOG_SIGMA_MAX = 6.0
-#: jets lighter than this fraction of their energy are degenerate (one constituent): floored
-_MIN_MASS_OVER_E = 1e-3
 
 
 class VRNNConfig(StrictModel):
@@ -63,70 +56,16 @@ class VRNNConfig(StrictModel):
     hidden: int = Field(32, ge=2, description="LSTM state size")
     latent: int = Field(2, ge=1, description="z dimension")
     feature: int = Field(16, ge=2, description="width of phi_x, phi_z, prior, encoder and decoder layers")
-    kl_weight: float = Field(0.1, gt=0, description="lambda in L = |y - x|^2 + lambda KL")
+    kl_weight: float = Field(1.0, gt=0, description="lambda in L = |y - x|^2 + lambda KL (1: the ELBO weighting)")
     learning_rate: float = Field(1e-3, gt=0)
     batch_size: int = Field(128, ge=8)
     epochs: int = Field(40, ge=1)
     patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
-    score_term: Literal["kl", "loss"] = Field("loss", description="score from the whole loss or its KL term only")
+    score_term: Literal["kl", "loss"] = Field("kl", description="score from the KL term (published) or the whole loss")
     reference_mass: float = Field(0.25, gt=0)
     reference_energy: float = Field(1.0, gt=0)
-
-
-# -- preprocessing -------------------------------------------------------------------------------
-
-def _four(c: np.ndarray) -> np.ndarray:
-    pt, eta, phi, mass = (c[..., k].astype(np.float64) for k in range(4))
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px * px + py * py + pz * pz + mass * mass)
-    return np.stack([energy, px, py, pz], axis=-1)
-
-
-def _rotation_to_z(axis: np.ndarray) -> np.ndarray:
-    """(n, 3, 3) rotations taking unit vectors ``axis`` to +z (Rodrigues)."""
-    z = np.array([0.0, 0.0, 1.0])
-    v = np.cross(axis, z)
-    s = np.linalg.norm(v, axis=1)
-    c = axis @ z
-    k = np.zeros((len(axis), 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
-    k = k - np.transpose(k, (0, 2, 1))
-    factor = np.where(s > 1e-12, (1 - c) / np.maximum(s * s, 1e-24), 0.5)
-    rot = np.eye(3)[None] + k + (k @ k) * factor[:, None, None]
-    flip = c < -1 + 1e-12  # anti-parallel: rotate by pi about x
-    rot[flip] = np.diag([1.0, -1.0, -1.0])
-    return rot
-
-
-def preprocess(constituents: np.ndarray, reference_mass: float = 0.25,
-               reference_energy: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(features (n, N, 4) float32, mask (n, N)) from padded (pt, eta, phi, mass) constituents."""
-    c = np.asarray(constituents)
-    if c.ndim != 3 or c.shape[-1] != 4:
-        raise ValueError(f"constituents must have shape (n_jets, n_constituents, 4), got {c.shape}")
-    mask = c[..., 0] > 0
-    p = _four(c) * mask[..., None]
-    jet = p.sum(axis=1)
-    m2 = jet[:, 0] ** 2 - np.sum(jet[:, 1:] ** 2, axis=1)
-    mass = np.sqrt(np.maximum(m2, (_MIN_MASS_OVER_E * jet[:, 0]) ** 2 + 1e-12))
-    p = p * (reference_mass / mass)[:, None, None]
-    jet = p.sum(axis=1)
-    pabs = np.linalg.norm(jet[:, 1:], axis=1)
-    axis = jet[:, 1:] / np.maximum(pabs, 1e-12)[:, None]
-    target = np.sqrt(max(reference_energy**2 - reference_mass**2, 0.0))
-    delta = np.arctanh(np.clip(pabs / jet[:, 0], 0, 1 - 1e-12)) - np.arctanh(target / reference_energy)
-    ch, sh = np.cosh(delta)[:, None], np.sinh(delta)[:, None]
-    par = np.einsum("njk,nk->nj", p[..., 1:], axis)
-    energy = ch * p[..., 0] - sh * par
-    par_new = ch * par - sh * p[..., 0]
-    mom = p[..., 1:] + (par_new - par)[..., None] * axis[:, None, :]
-    mom = np.einsum("nij,ntj->nti", _rotation_to_z(axis), mom)
-    phi0 = np.arctan2(mom[:, 0, 1], mom[:, 0, 0])
-    cos, sin = np.cos(-phi0)[:, None], np.sin(-phi0)[:, None]
-    x, y = cos * mom[..., 0] - sin * mom[..., 1], sin * mom[..., 0] + cos * mom[..., 1]
-    y = y * np.where(y[:, 1:2] < 0, -1.0, 1.0)
-    out = np.stack([energy, x, y, mom[..., 2]], axis=-1) * mask[..., None]
-    return out.astype(np.float32), mask
+    ordering: Literal["pt", "kt"] = Field("kt", description="constituent order: k_t distance to the axis or pT")
+    input_scaling: Literal["rms", "none"] = Field("rms", description="features / their RMS, or reference-frame units")
 
 
 # -- the network ---------------------------------------------------------------------------------
@@ -299,7 +238,8 @@ class VRNNModel:
 
     def score(self, constituents: np.ndarray) -> np.ndarray:
         """Anomaly score in [0, 1) of every jet of a padded (n, N, 4) (pt, eta, phi, mass) array."""
-        x, _ = preprocess(constituents, self.config.reference_mass, self.config.reference_energy)
+        cfg = self.config
+        x, _ = preprocess(constituents, cfg.reference_mass, cfg.reference_energy, cfg.ordering)
         return self.score_features(x)
 
 
@@ -328,6 +268,8 @@ def train_vrnn(features: np.ndarray, config: VRNNConfig | dict[str, Any] | None 
     real = x[..., 0] > 0
     scale = np.sqrt(np.mean(x[real] ** 2, axis=0)).astype(np.float32) if real.any() else np.ones(_N_FEATURES, np.float32)
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    if cfg.input_scaling == "none":
+        scale = np.ones(_N_FEATURES, np.float32)
     x = x / scale
     trainer = _trainer(cfg, x.shape[1])
     trainer.reset(initial_weights(cfg, seed))
@@ -390,7 +332,7 @@ def vrnn_ensemble_scores(constituents: np.ndarray, ids: dict[str, np.ndarray], c
     ``client``); ``trainable``: jets that may enter training (e.g. data, not injected truth).
     """
     cfg = config or VRNNConfig()
-    x, _ = preprocess(constituents, cfg.reference_mass, cfg.reference_energy)
+    x, _ = preprocess(constituents, cfg.reference_mass, cfg.reference_energy, cfg.ordering)
     folds = fold_of_ids(ids, layout.k)
     results = train_ensemble(vrnn_train_member, x, np.zeros(len(x)), folds, layout=layout, seed=seed, client=client,
                              trainable=trainable, options={"config": cfg.model_dump()})

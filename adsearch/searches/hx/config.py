@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from adsearch.config import StrictModel
 from adsearch.models.vrnn import VRNNConfig
 
-__all__ = ["HxSearchConfig", "DEFAULT_MX_EDGES_GEV", "DEFAULT_MY_EDGES_GEV"]
+__all__ = ["HxSearchConfig", "HxInjectionScan", "DEFAULT_MX_EDGES_GEV", "DEFAULT_MY_EDGES_GEV"]
 
 #: m_X bins: about two m_X resolutions wide (8% jet mass resolution), as the paper's m_X bins.
 DEFAULT_MX_EDGES_GEV = (30.0, 50.0, 70.0, 90.0, 115.0, 145.0, 185.0, 235.0, 300.0, 400.0, 500.0)
 #: m_Y bins: 100 GeV (a few % of m_Y) from the m_JJ threshold.
 DEFAULT_MY_EDGES_GEV = tuple(float(x) for x in range(1300, 5001, 100))
+
+
+class HxInjectionScan(StrictModel):
+    """Limits by signal injection: each cross-section is injected into the background-only data and
+    the whole chain (VRNN training included) rerun; limits per region (:mod:`.limits`)."""
+
+    signal: str
+    xsec_pb: list[float] = Field(min_length=1)
+    regions: list[Literal["anomaly", "tau21", "inclusive"]] = Field(
+        default_factory=lambda: ["anomaly", "tau21", "inclusive"])
 
 
 class HxSearchConfig(StrictModel):
@@ -38,6 +50,7 @@ class HxSearchConfig(StrictModel):
     n_pseudo: int = Field(2000, ge=100, description="pseudo-experiments of the look-elsewhere correction")
     vrnn: VRNNConfig = Field(default_factory=VRNNConfig)
     ensemble_folds: int = Field(5, ge=3, description="k: each network trains on k - 2 folds, validates on one")
+    limits: HxInjectionScan | None = Field(None, description="limits by signal injection (retrains per point)")
     seed: int = 0
 
     @model_validator(mode="after")
@@ -45,6 +58,8 @@ class HxSearchConfig(StrictModel):
         unknown = sorted(set(self.inject_xsec_pb) - set(self.signal_datasets))
         if unknown:
             raise ValueError(f"inject_xsec_pb names datasets not in signal_datasets: {unknown}")
+        if self.limits is not None and self.limits.signal not in self.signal_datasets:
+            raise ValueError(f"limits.signal {self.limits.signal!r} is not in signal_datasets")
         for name in ("mx_edges_gev", "my_edges_gev"):
             edges = getattr(self, name)
             if len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])):

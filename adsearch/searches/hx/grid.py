@@ -154,6 +154,8 @@ class SignalSensitivity:
     limit_expected_pb: float
     mx_lo_gev: float
     mx_hi_gev: float
+    #: expected-limit band (pb): -2, -1, +1, +2 sigma around ``limit_expected_pb``
+    limit_band_pb: tuple[float, float, float, float] = (float("nan"),) * 4
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +180,7 @@ def sensitivity(grid: GridBackground, signal_counts: np.ndarray, xsec_pb: float,
     limit = upper_limit(LikelihoodInputs.make(grid.counts[row, use], s[use] / max(s[use].sum(), 1e-12), b, cov),
                         method="asymptotic")
     per_pb = s[use].sum() / xsec_pb
+    band = tuple(float(v / per_pb) for v in (limit.minus2, limit.minus1, limit.plus1, limit.plus2))
     return SignalSensitivity(name, region, efficiency, total, float(z_exp),
                              float(limit.observed / per_pb), float(limit.expected / per_pb),
-                             float(grid.mx_edges_gev[row]), float(grid.mx_edges_gev[row + 1]))
+                             float(grid.mx_edges_gev[row]), float(grid.mx_edges_gev[row + 1]), band)

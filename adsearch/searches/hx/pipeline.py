@@ -27,15 +27,27 @@ import numpy as np
 from adsearch.config import load_config
 from adsearch.errors import AdsearchError
 from adsearch.models.ensemble import EnsembleLayout
-from adsearch.models.vrnn import vrnn_ensemble_scores
+from adsearch.models.vrnn import EnsembleScores, vrnn_ensemble_scores
 from adsearch.searches.common.samples import (
-    Sample, dataset_luminosity_ipb, dataset_n_generated, inject_signals, load_sample,
+    Sample,
+    dataset_luminosity_ipb,
+    dataset_n_generated,
+    inject_signals,
+    load_sample,
 )
 from adsearch.searches.hx.config import HxSearchConfig
-from adsearch.searches.hx.grid import GridBackground, GridHunt, SignalSensitivity, fit_grid, hunt_grid, sensitivity
+from adsearch.searches.hx.grid import (
+    GridBackground,
+    GridHunt,
+    SignalSensitivity,
+    fit_grid,
+    hunt_grid,
+    sensitivity,
+)
+from adsearch.searches.hx.limits import injection_scan, limit_summary
 from adsearch.store import FeatureStore, open_store
 
-__all__ = ["HxRegionResult", "HxResult", "hx_search", "REGIONS"]
+__all__ = ["HxRegionResult", "HxResult", "hx_search", "score_samples", "analyse_regions", "REGIONS"]
 
 REGIONS = ("anomaly", "tau21", "inclusive")
 _COLUMNS = ["mx_gev", "my_gev", "tau21_x", "x_constituents", "run", "luminosityBlock", "event"]
@@ -72,13 +84,19 @@ class HxResult:
     vrnn: dict[str, Any]
     seconds: dict[str, float]
     figures: list[str] = field(default_factory=list)
+    #: fraction of the (not injected) data X jets with J_X above the threshold: the cut's background efficiency
+    qcd_efficiency_at_cut: float = float("nan")
+    #: injection-scan points and per-region limits (``config.limits``), see :mod:`.limits`
+    limit_points: list[dict[str, Any]] = field(default_factory=list)
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"config": self.config.model_dump(mode="json"), "luminosity_ipb": self.luminosity_ipb,
                 "n_data": self.n_data, "n_injected": self.n_injected,
                 "regions": {k: v.to_dict() for k, v in self.regions.items()},
-                "score_fractions": self.score_fractions, "vrnn": self.vrnn, "seconds": self.seconds,
-                "figures": self.figures}
+                "score_fractions": self.score_fractions, "qcd_efficiency_at_cut": self.qcd_efficiency_at_cut,
+                "vrnn": self.vrnn, "seconds": self.seconds, "limits": self.limits,
+                "limit_points": self.limit_points, "figures": self.figures}
 
     def sensitivity(self, signal: str, region: str) -> SignalSensitivity:
         for s in self.regions[region].sensitivities:
@@ -91,9 +109,49 @@ def _ids(sample: Sample) -> dict[str, np.ndarray]:
     return {k: np.asarray(sample[k]).astype(np.uint64) for k in _IDS}
 
 
-def _region_masks(score: np.ndarray, tau21: np.ndarray, cfg: HxSearchConfig) -> dict[str, np.ndarray]:
+def region_masks(score: np.ndarray, tau21: np.ndarray, cfg: HxSearchConfig) -> dict[str, np.ndarray]:
     return {"anomaly": score > cfg.anomaly_score_min, "tau21": tau21 < cfg.tau21_max,
             "inclusive": np.ones(len(score), bool)}
+
+
+def score_samples(data: Sample, signals: dict[str, Sample], cfg: HxSearchConfig,
+                  client: Any = None) -> tuple[dict[str, np.ndarray], EnsembleScores]:
+    """VRNN scores of every X jet: the ensemble trains on ``data`` only (unsupervised), the signal
+    datasets' jets are scored by the networks of their fold."""
+    parts = [data, *signals.values()]
+    constituents = np.concatenate([p["x_constituents"] for p in parts])
+    ids = {k: np.concatenate([_ids(p)[k] for p in parts]) for k in _IDS}
+    trainable = np.concatenate([np.ones(data.n_events, bool)] + [np.zeros(p.n_events, bool) for p in signals.values()])
+    layout = EnsembleLayout(k=cfg.ensemble_folds, n_members=1, validation_choices=1)
+    ensemble = vrnn_ensemble_scores(constituents, ids, cfg.vrnn, layout=layout, seed=cfg.seed, client=client,
+                                    trainable=trainable)
+    bounds = np.cumsum([0] + [p.n_events for p in parts])
+    return {p.name: ensemble.scores[a:b] for p, a, b in zip(parts, bounds[:-1], bounds[1:])}, ensemble
+
+
+def analyse_regions(fs: FeatureStore, data: Sample, signals: dict[str, Sample], scores: dict[str, np.ndarray],
+                    cfg: HxSearchConfig, lumi: float, regions: tuple[str, ...] = REGIONS,
+                    hunt: bool = True) -> dict[str, HxRegionResult]:
+    """Per region: the grid background fit, the grid bump hunt (``hunt``) and every signal's
+    expected Z and CLs limits at ``reference_xsec_pb``."""
+    out: dict[str, HxRegionResult] = {}
+    data_masks = region_masks(scores[data.name], data["tau21_x"], cfg)
+    for region in regions:
+        sel = data_masks[region]
+        grid = fit_grid(data["mx_gev"][sel], data["my_gev"][sel], np.asarray(cfg.mx_edges_gev),
+                        np.asarray(cfg.my_edges_gev), cfg.fit_function)
+        found = hunt_grid(grid, cfg.max_window_bins, cfg.n_pseudo if hunt else 100, cfg.seed)
+        result = HxRegionResult(region, int(sel.sum()), grid, found)
+        for name, sig in signals.items():
+            in_region = region_masks(scores[name], sig["tau21_x"], cfg)[region]
+            n_gen = dataset_n_generated(fs, name)
+            weight = cfg.reference_xsec_pb * lumi / n_gen
+            template, _, _ = np.histogram2d(sig["mx_gev"][in_region], sig["my_gev"][in_region],
+                                            bins=(grid.mx_edges_gev, grid.my_edges_gev))
+            result.sensitivities.append(sensitivity(grid, template * weight, cfg.reference_xsec_pb, name, region,
+                                                    float(in_region.sum()) / n_gen))
+        out[region] = result
+    return out
 
 
 def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[str, Any] | str | Path | None = None,
@@ -109,41 +167,18 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
     lumi = cfg.luminosity_ipb or dataset_luminosity_ipb(fs, cfg.data_dataset)
     data = load_sample(fs, cfg.data_dataset, _COLUMNS)
     signals = {name: load_sample(fs, name, _COLUMNS) for name in cfg.signal_datasets}
+    background = data
     data, n_injected = inject_signals(fs, data, signals, cfg.inject_xsec_pb, lumi, cfg.seed)
     if data.n_events < 4 * cfg.ensemble_folds:
         raise AdsearchError(f"{fs.path}: only {data.n_events} data events in {cfg.data_dataset!r}; too few to train")
     times["read"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    parts = [data, *signals.values()]
-    constituents = np.concatenate([p["x_constituents"] for p in parts])
-    ids = {k: np.concatenate([_ids(p)[k] for p in parts]) for k in _IDS}
-    trainable = np.concatenate([np.ones(data.n_events, bool)] + [np.zeros(p.n_events, bool) for p in signals.values()])
-    layout = EnsembleLayout(k=cfg.ensemble_folds, n_members=1, validation_choices=1)
-    ensemble = vrnn_ensemble_scores(constituents, ids, cfg.vrnn, layout=layout, seed=cfg.seed, client=client,
-                                    trainable=trainable)
-    bounds = np.cumsum([0] + [p.n_events for p in parts])
-    scores = {p.name: ensemble.scores[a:b] for p, a, b in zip(parts, bounds[:-1], bounds[1:])}
+    scores, ensemble = score_samples(data, signals, cfg, client)
     times["vrnn"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    regions: dict[str, HxRegionResult] = {}
-    data_masks = _region_masks(scores[data.name], data["tau21_x"], cfg)
-    for region in REGIONS:
-        sel = data_masks[region]
-        grid = fit_grid(data["mx_gev"][sel], data["my_gev"][sel], np.asarray(cfg.mx_edges_gev),
-                        np.asarray(cfg.my_edges_gev), cfg.fit_function)
-        hunt = hunt_grid(grid, cfg.max_window_bins, cfg.n_pseudo, cfg.seed)
-        result = HxRegionResult(region, int(sel.sum()), grid, hunt)
-        for name, sig in signals.items():
-            in_region = _region_masks(scores[name], sig["tau21_x"], cfg)[region]
-            n_gen = dataset_n_generated(fs, name)
-            weight = cfg.reference_xsec_pb * lumi / n_gen
-            template, _, _ = np.histogram2d(sig["mx_gev"][in_region], sig["my_gev"][in_region],
-                                            bins=(grid.mx_edges_gev, grid.my_edges_gev))
-            result.sensitivities.append(sensitivity(grid, template * weight, cfg.reference_xsec_pb, name, region,
-                                                    float(in_region.sum()) / n_gen))
-        regions[region] = result
+    regions = analyse_regions(fs, data, signals, scores, cfg, lumi)
     times["statistics"] = time.perf_counter() - tick
     fractions = {name: float(np.mean(s > cfg.anomaly_score_min)) if len(s) else 0.0 for name, s in scores.items()}
     quantiles = {name: np.quantile(s, _QUANTILES).round(4).tolist() for name, s in scores.items() if len(s)}
@@ -151,15 +186,26 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
     if injected.any():
         fractions[f"{data.name} (injected rows)"] = float(np.mean(scores[data.name][injected] > cfg.anomaly_score_min))
         fractions[f"{data.name} (not injected)"] = float(np.mean(scores[data.name][~injected] > cfg.anomaly_score_min))
+    not_injected = scores[data.name][~injected] if injected.size else scores[data.name]
     result = HxResult(cfg, float(lumi), data.n_events, n_injected, regions, fractions,
-                      {**ensemble.to_dict(), "score_quantiles": {"q": list(_QUANTILES), **quantiles}}, times)
+                      {**ensemble.to_dict(), "score_quantiles": {"q": list(_QUANTILES), **quantiles}}, times,
+                      qcd_efficiency_at_cut=float(np.mean(not_injected > cfg.anomaly_score_min)))
+    if cfg.limits is not None:
+        tick = time.perf_counter()
+        result.limit_points = injection_scan(fs, background, signals, cfg, lumi, client)
+        result.limits = limit_summary(result.limit_points)
+        times["limits"] = time.perf_counter() - tick
     if out_dir is not None:
         _write_outputs(result, Path(out_dir), {**scores, data.name: scores[data.name][~injected]})
     return result
 
 
 def _write_outputs(result: HxResult, out: Path, scores: dict[str, np.ndarray]) -> None:
-    from adsearch.searches.hx.plots import plot_best_row, plot_scores, plot_significance_map
+    from adsearch.searches.hx.plots import (
+        plot_best_row,
+        plot_scores,
+        plot_significance_map,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     plots = out / "plots"
@@ -189,5 +235,15 @@ def summary(result: HxResult) -> str:
         for s in r.sensitivities:
             lines.append(f"| {s.signal} | {s.region} | {s.efficiency:.3g} | {s.expected_events:.1f} | {s.z_expected:.2f} "
                          f"| {s.limit_observed_pb:.3g} / {s.limit_expected_pb:.3g} |")
-    lines += ["", "J_X > threshold fractions: " + ", ".join(f"{k} {v:.1%}" for k, v in result.score_fractions.items())]
+    lines += ["", f"J_X > {result.config.anomaly_score_min:g} fractions: "
+              + ", ".join(f"{k} {v:.1%}" for k, v in result.score_fractions.items())
+              + f"; background (not injected) efficiency at the cut {result.qcd_efficiency_at_cut:.1%}"]
+    if result.limits:
+        scan = result.config.limits
+        lines += ["", f"Limits by injection of {scan.signal} at {', '.join(f'{x:g}' for x in scan.xsec_pb)} pb "
+                  "(chain retrained per point):", "", "| region | observed [pb] | expected [pb] | -2 / -1 / +1 / +2 sigma [pb] |",
+                  "|---|---|---|---|"]
+        for name, lim in result.limits.items():
+            band = " / ".join(f"{v:.3g}" for v in lim["band_pb"])
+            lines.append(f"| {name} | {lim['observed_pb']:.3g} | {lim['expected_pb']:.3g} | {band} |")
     return "\n".join(lines) + "\n"

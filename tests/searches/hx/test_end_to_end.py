@@ -26,6 +26,7 @@ def test_hx_run_on_generated_samples(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({
         "signal_datasets": ["yxh_2000_100"], "inject_xsec_pb": {"yxh_2000_100": 20.0}, "n_pseudo": 200,
         "ensemble_folds": 3, "vrnn": {"epochs": 2, "hidden": 12, "feature": 12},
+        "limits": {"signal": "yxh_2000_100", "xsec_pb": [5.0, 40.0], "regions": ["anomaly", "inclusive"]},
         "my_edges_gev": [float(x) for x in range(1300, 3301, 100)]}))
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["hx", "run", str(store), "--out", str(out), "--config", str(config),
@@ -40,3 +41,14 @@ def test_hx_run_on_generated_samples(tmp_path: Path) -> None:
     for name in ("scores", "significance_anomaly", "significance_tau21"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 10_000
     assert "anomaly" in (out / "summary.md").read_text()
+    assert 0.0 <= saved["qcd_efficiency_at_cut"] <= 1.0
+    # the injection scan reran the chain per point and region; sigma_excluded >= what was injected
+    points = saved["limit_points"]
+    assert {(p["region"], p["xsec_injected_pb"]) for p in points} == {(r, x) for r in ("anomaly", "inclusive")
+                                                                      for x in (5.0, 40.0)}
+    assert points[0]["n_injected"] < points[-1]["n_injected"]
+    for p in points:
+        if p["excluded_pb"] == p["excluded_pb"]:
+            assert p["excluded_pb"] >= p["xsec_injected_pb"] and p["band_pb"][0] <= p["expected_pb"] <= p["band_pb"][3]
+    assert set(saved["limits"]) == {"anomaly", "inclusive"}
+    assert "Limits by injection" in (out / "summary.md").read_text()

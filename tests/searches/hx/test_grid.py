@@ -44,3 +44,5 @@ def test_injected_resonance_is_found_at_its_mx_and_my() -> None:
     sens = sensitivity(grid, template, 1.0, "toy", "inclusive", 0.4)
     assert sens.z_expected > 2.0
     assert sens.limit_expected_pb < sens.limit_observed_pb  # the data hold the signal
+    m2, m1, p1, p2 = sens.limit_band_pb
+    assert m2 < m1 < sens.limit_expected_pb < p1 < p2  # the expected band is ordered around its median
