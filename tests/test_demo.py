@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from adsearch.cli import cli
 from adsearch.demo import DEMO_RUNS, DemoConfig, demo_run_configs
 from adsearch.errors import ConfigError
+from adsearch.runner import sample_folder
 from adsearch.runner_config import SEARCHES, search_entry
 
 
@@ -25,11 +26,19 @@ def test_demo_covers_every_available_search_with_a_valid_config() -> None:
             available.append(name)
         except ConfigError:
             pass
-    assert set(runs) == set(available) & set(DEMO_RUNS) and {"autoencoder", "cwola", "weak"} <= set(runs)
+    assert set(runs) == set(available) & set(DEMO_RUNS) and {"autoencoder", "cwola", "weak", "hx"} <= set(runs)
     for name, run in runs.items():
         assert run.generate is not None, f"{name}: the demo generates its samples"
         injected = [p for p in run.passes.values() if p.get("inject_xsec_pb")]
         assert injected and len(run.passes) == 2, f"{name}: a background-only and an injected pass"
+    # the dijet searches ask for the same QCD sample (settings and seed), so the sample cache holds it once
+    qcd = {sample_folder("dijet", runs[n].generate.samples["background"], runs[n].seed
+                         + list(runs[n].generate.samples).index("background"), Path("cache"))
+           for n in ("cwola", "weak", "hx")}
+    signal = {sample_folder("dijet", runs[n].generate.samples["wprime_3000_400_80"], runs[n].seed
+                            + list(runs[n].generate.samples).index("wprime_3000_400_80"), Path("cache"))
+              for n in ("cwola", "weak")}
+    assert len(qcd) == 1 and len(signal) == 1
     with pytest.raises(ConfigError, match="did you mean 'events'"):
         demo_run_configs(DemoConfig(overrides={"cwola": {"generate": {"samples": {"background": {"evnts": 5}}}}}))
 
@@ -52,11 +61,16 @@ def test_demo_runs_every_search_end_to_end(tmp_path: Path, monkeypatch: pytest.M
                                           "simulation": {"events": 3000, "options": tiny},
                                           "wprime_3000_400_80": {"events": 300, "options": tiny}}},
                  "search_config": {"classifier": {"k": 3, "n_members": 1}}},
+        "hx": {"generate": {"samples": {"background": {"events": 3000, "options": tiny},
+                                        "yxh_3500_100": {"events": 300, "options": tiny}}},
+               "search_config": {"n_pseudo": 200, "vrnn": {"epochs": 2, "hidden": 8, "feature": 8}}},
     }}))
     result = CliRunner().invoke(cli, ["demo", "--out", "out", "--config", "demo.yaml"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     tail = result.output[result.output.index("demo finished"):]
     assert len(tail.splitlines()) < 25 and "{" not in tail
+    # CWoLa and weak share the QCD and signal samples (weak: only its simulation is new); hx its QCD
+    assert len(list(Path("out/samples").iterdir())) == 3 + 2 + 1 + 1
     for name in demo_run_configs():
         assert (Path("out") / name / "report" / "index.html").is_file()
         record = json.loads((Path("out") / name / "run.json").read_text())

@@ -111,7 +111,7 @@ def test_examples_cover_every_search() -> None:
 
     root = Path(__file__).parents[1] / "examples"
     searches = {_yaml.safe_load(p.read_text())["search"] for p in root.glob("*.yaml")}
-    assert {"autoencoder", "cwola", "weak"} <= searches
+    assert {"autoencoder", "cwola", "weak", "hx"} <= searches
 
 
 def test_report_code_change_makes_the_cached_report_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
