@@ -70,11 +70,12 @@ def _generate(out: Path, config: WeakDemoConfig) -> dict[str, Any]:
     n_data = min(config.qcd_events, 10000 * len(data))
     fileset = {
         "background": {"files": {str(p): "Events" for p in data}, "metadata": {"luminosity_pb": n_data * per_event_pb}},
-        "mc": {"files": {str(p): "Events" for p in mc},
-               "metadata": {"luminosity_pb": (config.qcd_events - n_data) * per_event_pb}},
         "simulation": {"files": {str(p): "Events" for p in sorted(sim.files)}},
         config.signal: {"files": {str(p): "Events" for p in sorted(sig.files)}},
     }
+    if mc:  # the QCD files beyond the pseudo-data: the MONTE CARLO validation sample
+        fileset["mc"] = {"files": {str(p): "Events" for p in mc},
+                         "metadata": {"luminosity_pb": (config.qcd_events - n_data) * per_event_pb}}
     (out / "fileset.yaml").write_text(yaml.safe_dump(fileset))
     return {"qcd_xsec_pb": qcd.cross_section_pb, "luminosity_pb": n_data * per_event_pb, "n_data_generated": n_data,
             "n_mc_generated": config.qcd_events - n_data, "n_sim_generated": config.sim_events,

@@ -19,16 +19,18 @@ from typing import Any, Callable
 
 import numpy as np
 
+from adsearch.cluster import run_tasks
 from adsearch.provenance import run_record, write_json
 from adsearch.searches.common.samples import Sample, dataset_luminosity_ipb, inject_signals
 from adsearch.searches.weak.config import WeakSearchConfig
 from adsearch.searches.weak.features import load_weak
 from adsearch.searches.weak.validation import apply_validation
 from adsearch.searches.weak.validation_samples import bootstrap, down_up_sample
-from adsearch.searches.weak.windows import WindowResult, run_window, scan
+from adsearch.searches.weak.windows import ScanInstance, WindowResult, run_window, scan_many
 from adsearch.store import FeatureStore, open_store
 
-__all__ = ["WindowResult", "WeakResult", "run_window", "weak_search", "validation_instances"]
+__all__ = ["WindowResult", "WeakResult", "run_window", "weak_search", "validation_instances",
+           "draw_validation_instances"]
 
 
 @dataclass
@@ -62,20 +64,23 @@ class WeakResult:
                 "validation": self.validation, "timings_s": self.timings_s}
 
 
-def validation_instances(
-    fs: FeatureStore, config: WeakSearchConfig, data: Sample, simulation: Sample | None,
-    load: Callable[[str, str], Sample], lumi: float, client: Any | None = None, progress: bool = False,
-) -> tuple[dict[str, list[list[WindowResult]]], dict[str, Any]]:
-    """Run the whole chain on every instance of each configured validation sample.
+def _down_up_task(seed: int, *, data: Sample, config: Any) -> tuple[Sample, dict[str, float]]:
+    return down_up_sample(data, config, seed=seed)
 
-    Returns (sample -> one scan per instance, JSON-ready notes). Instance i moves every seed of
-    the chain by 1000 (i + 1).
-    """
+
+def draw_validation_instances(
+    fs: FeatureStore, config: WeakSearchConfig, data: Sample, simulation: Sample | None,
+    load: Callable[[str, str], Sample], lumi: float, client: Any | None = None,
+) -> tuple[list[tuple[str, ScanInstance]], dict[str, Any]]:
+    """Every instance of each configured validation sample, ready to scan: ([(sample name, scan
+    instance)], JSON-ready notes). Instance i moves every seed of the chain by 1000 (i + 1); the
+    DOWN-UP-SAMPLING models train as Dask tasks (one per instance)."""
     v = config.validation
     if v.n_members is not None:
         config = config.model_copy(update={"classifier": config.classifier.model_copy(update={"n_members": v.n_members})})
-    runs: dict[str, list[list[WindowResult]]] = {}
+    drawn: list[tuple[str, ScanInstance]] = []
     notes: dict[str, Any] = {}
+    seeds = [1000 * (i + 1) for i in range(v.instances)]
     for name in v.samples:
         t0 = time.perf_counter()
         sim = simulation
@@ -91,20 +96,39 @@ def validation_instances(
             base = load(v.mc_dataset, "search")
         else:
             base = data
-        scans, info = [], []
-        for i in range(v.instances):
-            seed = 1000 * (i + 1)
-            if name == "down_up_sampling":
-                sample, fm_info = down_up_sample(base, v.down_up, seed=config.seed + seed)
-                info.append(fm_info)
-            else:
-                sample = bootstrap(base, seed=config.seed + seed)
-            scans.append(scan(sample, sim, config, client, seed=seed, progress=progress,
-                              description=f"validation {name} {i + 1}/{v.instances}"))
-        runs[name] = scans
-        notes[name] = {"instances": v.instances, "n_events": base.n_events, "seconds": time.perf_counter() - t0,
+        info: list[dict[str, float]] = []
+        if name == "down_up_sampling":
+            pairs = run_tasks(_down_up_task, [(config.seed + s,) for s in seeds], client,
+                              shared={"data": base, "config": v.down_up}, gpu=True)
+            samples = [p[0] for p in pairs]
+            info = [p[1] for p in pairs]
+        else:
+            samples = [bootstrap(base, seed=config.seed + s) for s in seeds]
+        drawn += [(name, ScanInstance(sample, sim, seed, config)) for sample, seed in zip(samples, seeds)]
+        notes[name] = {"instances": v.instances, "n_events": base.n_events, "draw_seconds": time.perf_counter() - t0,
                        **({"flow_matching": info} if info else {})}
-    return runs, notes
+    return drawn, notes
+
+
+def _by_sample(drawn: list[tuple[str, ScanInstance]], scans: list[list[WindowResult]]) -> dict[str, list[list[WindowResult]]]:
+    runs: dict[str, list[list[WindowResult]]] = {}
+    for (name, _), windows in zip(drawn, scans):
+        runs.setdefault(name, []).append(windows)
+    return runs
+
+
+def validation_instances(
+    fs: FeatureStore, config: WeakSearchConfig, data: Sample, simulation: Sample | None,
+    load: Callable[[str, str], Sample], lumi: float, client: Any | None = None, progress: bool = False,
+) -> tuple[dict[str, list[list[WindowResult]]], dict[str, Any]]:
+    """Run the whole chain on every instance of each configured validation sample (all windows
+    of all instances at once, :func:`~adsearch.searches.weak.windows.scan_many`).
+
+    Returns (sample -> one scan per instance, JSON-ready notes).
+    """
+    drawn, notes = draw_validation_instances(fs, config, data, simulation, load, lumi, client)
+    scans = scan_many([inst for _, inst in drawn], client, progress=progress, description="validation instances")
+    return _by_sample(drawn, scans), notes
 
 
 def weak_search(
@@ -136,7 +160,16 @@ def weak_search(
     data, n_injected = inject_signals(fs, background, signals, config.inject_xsec_pb, lumi, config.seed)
     timings["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    windows = scan(data, simulation, config, client, progress=progress)
+    drawn: list[tuple[str, ScanInstance]] = []
+    if validation_from is None:
+        drawn, notes = draw_validation_instances(fs, config, data, simulation, load, lumi, client)
+    timings["validation_draws"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    # the search's windows and every validation instance's windows in one go: all templates
+    # as tasks first, then all ensembles
+    scans = scan_many([ScanInstance(data, simulation, 0, config)] + [inst for _, inst in drawn], client,
+                      progress=progress)
+    windows = scans[0]
     timings["windows"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if validation_from is not None:
@@ -145,7 +178,7 @@ def weak_search(
                 [(w.signal_region_gev, w.feature_set) for w in windows]:
             raise ValueError("validation_from holds other windows than this search")
     else:
-        runs, notes = validation_instances(fs, config, data, simulation, load, lumi, client, progress)
+        runs = _by_sample(drawn, scans[1:])
     closure = apply_validation(windows, runs, max_median=config.validation.max_median_z,
                                max_spread=config.validation.max_spread_z)
     timings["validation"] = time.perf_counter() - t0

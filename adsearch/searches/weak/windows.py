@@ -9,11 +9,16 @@ ensemble variance inside, and the merged signal-region bin's test.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from adsearch.cluster import run_tasks
+from adsearch.models.runtime import worker_address
+from adsearch.models.templates import Template
 from adsearch.models.weak import cross_validated_scores, ensemble_histograms, select_working_point, training_arrays
 from adsearch.searches.common.samples import Sample
 from adsearch.searches.weak.analysis import MergedSpectrum, analyse_members
@@ -22,7 +27,7 @@ from adsearch.searches.weak.features import feature_matrix
 from adsearch.searches.weak.regions import SlidingRegion
 from adsearch.searches.weak.templates import build_template, sample_folds
 
-__all__ = ["WindowResult", "run_window", "scan"]
+__all__ = ["ScanInstance", "WindowResult", "classify_window", "run_window", "scan", "scan_many"]
 
 
 @dataclass
@@ -69,24 +74,22 @@ class WindowResult:
                 "spectra": [s.to_dict() for s in self.spectra]}
 
 
-def run_window(
-    data: Sample, simulation: Sample | None, region: SlidingRegion, feature_set: str, config: WeakSearchConfig,
-    client: Any | None = None, *, seed: int = 0, keep_scores: bool = False,
+def classify_window(
+    data: Sample, template: Template, fold_template: np.ndarray, region: SlidingRegion, feature_set: str,
+    config: WeakSearchConfig, client: Any | None = None, *, seed: int = 0, keep_scores: bool = False,
+    template_seconds: float = 0.0,
 ) -> WindowResult:
-    """Template, ensemble, selections and tests of one signal region with one feature set.
-
-    ``seed`` moves every seed of the chain (templates, folds, networks): validation instances.
-    """
+    """The data-versus-template ensemble of one window (every network a Dask task), its
+    selections and tests. ``template_seconds`` is added to the window's training time."""
     start = time.perf_counter()
     md = data["mjj_gev"]
     xd = feature_matrix(data, feature_set)
     sr_d, sb_d = region.in_signal_region(md), region.in_sidebands(md)
-    template, fold_t = build_template(data, simulation, region, feature_set, config, seed)
     rows_sr, rows_sb = np.flatnonzero(sr_d), np.flatnonzero(sb_d)
     x, y, w, trainable = training_arrays(xd[rows_sr], template.features, template.weights, x_extra=xd[rows_sb])
     k = config.classifier.k
     fold_d = sample_folds(data, k, config.seed + seed)
-    fold = np.concatenate([fold_d[rows_sr], fold_t, fold_d[rows_sb]])
+    fold = np.concatenate([fold_d[rows_sr], fold_template, fold_d[rows_sb]])
     classifier = config.classifier.model_copy(update={"seed": config.classifier.seed + seed})
     scores, members = cross_validated_scores(x, y, fold, weights=w, trainable=trainable, config=classifier,
                                              client=client)
@@ -110,9 +113,96 @@ def run_window(
         injected_selected[label] = float(np.median(sel[inj].mean(axis=0))) if inj.any() else 0.0
     return WindowResult(
         region.signal_region_gev, feature_set, template.method, n_sr, int(rows_sb.size), n_t,
-        template.n_effective, int((injected & is_sr).sum()), spectra, len(members), time.perf_counter() - start,
-        float(np.mean([m.epochs for m in members])), injected_selected, dict(template.info),
+        template.n_effective, int((injected & is_sr).sum()), spectra, len(members),
+        template_seconds + time.perf_counter() - start, float(np.mean([m.epochs for m in members])),
+        injected_selected, {**template.info, "template_seconds": template_seconds},
         s_data if keep_scores else None, injected if keep_scores else None, is_sr if keep_scores else None)
+
+
+def run_window(
+    data: Sample, simulation: Sample | None, region: SlidingRegion, feature_set: str, config: WeakSearchConfig,
+    client: Any | None = None, *, seed: int = 0, keep_scores: bool = False,
+) -> WindowResult:
+    """Template, ensemble, selections and tests of one signal region with one feature set.
+
+    ``seed`` moves every seed of the chain (templates, folds, networks): validation instances.
+    """
+    start = time.perf_counter()
+    template, fold_t = build_template(data, simulation, region, feature_set, config, seed)
+    return classify_window(data, template, fold_t, region, feature_set, config, client, seed=seed,
+                           keep_scores=keep_scores, template_seconds=time.perf_counter() - start)
+
+
+class ScanInstance(NamedTuple):
+    """One full scan to run: its data, the SALAD simulation (or None), the seed offset of the chain
+    (validation instances move it) and the config (validation instances may use fewer members)."""
+
+    data: Sample
+    simulation: Sample | None
+    seed: int
+    config: WeakSearchConfig
+
+
+def _template_task(
+    region: SlidingRegion, feature_set: str, seed: int, config: WeakSearchConfig, data: Sample,
+    simulation: Sample | None,
+) -> tuple[Template, np.ndarray, float]:
+    """One window's template as a Dask task: (template, folds of its rows, seconds)."""
+    start = time.perf_counter()
+    template, fold = build_template(data, simulation, region, feature_set, config, seed)
+    template.info["worker"] = worker_address()
+    return template, fold, time.perf_counter() - start
+
+
+def _scattered(client: Any | None, value: Any) -> Any:
+    """``value`` on the cluster once (a future the tasks that need it depend on), or as is."""
+    return value if client is None or value is None else client.scatter(value, hash=False)
+
+
+def scan_many(
+    instances: Sequence[ScanInstance], client: Any | None = None, *, progress: bool = False,
+    description: str = "weak search windows",
+) -> list[list[WindowResult]]:
+    """Every window (signal region x feature set) of each instance's config, all instances at once.
+
+    Why: on a cluster the templates, not the networks, bound a scan run one window after another
+    (a SALAD classifier or CURTAINS flow per window, ~15 s each). Here every window's template is
+    one Dask task (:func:`adsearch.cluster.run_tasks`; each sample sent to the cluster once), and
+    then every window's classifier ensemble is submitted at the same time (one client thread per
+    window, each handing its networks to :mod:`adsearch.models.ensemble`), so the templates spread
+    over the workers and the networks of all windows fill them. Without a client the same steps
+    run here, in the same order and with the same seeds.
+    """
+    sent: dict[int, Any] = {}  # one copy of each sample on the cluster (the simulation serves many instances)
+    for inst in instances:
+        for sample in (inst.data, inst.simulation):
+            if id(sample) not in sent:
+                sent[id(sample)] = _scattered(client, sample)
+    windows = [[(r, f) for r in inst.config.regions() for f in inst.config.feature_sets] for inst in instances]
+    calls = [(r, f, inst.seed, inst.config, sent[id(inst.data)], sent[id(inst.simulation)])
+             for inst, win in zip(instances, windows) for r, f in win]
+    built = iter(run_tasks(_template_task, calls, client, gpu=True))
+    jobs = [(inst, *next(built), r, f) for inst, win in zip(instances, windows) for r, f in win]
+
+    def classify(job: tuple[Any, ...]) -> WindowResult:
+        inst, template, fold, seconds, region, feature_set = job
+        return classify_window(inst.data, template, fold, region, feature_set, inst.config, client, seed=inst.seed,
+                               template_seconds=seconds)
+
+    if client is None:
+        results = iter([classify(job) for job in _tracked(jobs, progress, description)])
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 64))) as pool:
+            results = iter(list(_tracked(pool.map(classify, jobs), progress, description, total=len(jobs))))
+    return [[next(results) for _ in win] for win in windows]
+
+
+def _tracked(items: Iterable[Any], progress: bool, description: str, total: int | None = None) -> Iterable[Any]:
+    if not progress:
+        return items
+    from rich.progress import track
+
+    return track(items, description=description, transient=True, total=total)
 
 
 def scan(
@@ -120,8 +210,5 @@ def scan(
     seed: int = 0, progress: bool = False, description: str = "weak search windows",
 ) -> list[WindowResult]:
     """Every (signal region, feature set) of the config, in that order."""
-    jobs: Any = [(r, f) for r in config.regions() for f in config.feature_sets]
-    if progress:
-        from rich.progress import track
-        jobs = track(jobs, description=description, transient=True)
-    return [run_window(data, simulation, r, f, config, client, seed=seed) for r, f in jobs]
+    return scan_many([ScanInstance(data, simulation, seed, config)], client, progress=progress,
+                     description=description)[0]

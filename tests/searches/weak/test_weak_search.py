@@ -203,3 +203,38 @@ def test_injection_limits_rerun_the_chain_and_order_the_band(weak_store: Path, t
     sel = min(p["observed_pb"] for p in rows["efficiency 0.02"]["points"])
     assert sel < min(p["observed_pb"] for p in rows["no selection"]["points"])
     assert all(p["signal_efficiency"] > 0.1 for p in rows["efficiency 0.02"]["points"])
+
+
+@pytest.mark.slow  # ~80 s at load 10 (two worker processes import TensorFlow and trace)
+def test_templates_and_validation_instances_run_as_dask_tasks_with_the_in_process_result(weak_store: Path) -> None:
+    """The search's window and both DOWN-UP-SAMPLING instances: templates, flow-matching models
+    and networks on a 2-process LocalCluster give what the same run gives in this process."""
+    from adsearch.cluster import dask_client
+    from adsearch.searches.weak import weak_search
+
+    config = WeakSearchConfig.model_validate({
+        "signal_datasets": ["signal"], "inject_xsec_pb": {"signal": 5.0}, "signal_regions_gev": [[2600.0, 3200.0]],
+        "feature_sets": ["M"], "classifier": {"n_members": 1, "max_epochs": 3, "patience": 2},
+        "salad": {"max_epochs": 3},
+        "validation": {"samples": ["down_up_sampling"], "instances": 2,
+                       "down_up": {"fraction": 0.2, "model": {"max_epochs": 2}}}})
+    here = weak_search(weak_store, config, progress=False)
+    with dask_client(n_workers=2) as client:
+        workers = set(client.scheduler_info()["workers"])
+        there = weak_search(weak_store, config, client=client, progress=False)
+
+    def windows(res):  # the search's window, then each instance's
+        return [res.windows[0]] + [scan[0] for scan in res.validation_runs["down_up_sampling"]]
+
+    assert {w.template_info["worker"] for w in windows(there)} <= workers
+    assert {w.template_info["worker"] for w in windows(here)} == {"local"}
+    fm_here = [i["n_fraction"] for i in here.validation["samples"]["down_up_sampling"]["flow_matching"]]
+    assert fm_here == [i["n_fraction"] for i in there.validation["samples"]["down_up_sampling"]["flow_matching"]]
+    for a, b in zip(windows(here), windows(there), strict=True):
+        assert a.n_template == b.n_template and a.template_n_effective == pytest.approx(b.template_n_effective, rel=1e-4)
+        for sa, sb in zip(a.spectra, b.spectra, strict=True):
+            assert np.array_equal(sa.histogram.per_member, sb.histogram.per_member), sa.label
+            assert sa.z == pytest.approx(sb.z, abs=1e-6, nan_ok=True)
+    # the instances differ from the search's window (signal-free features, moved seeds)
+    assert not np.array_equal(windows(here)[0].spectrum("efficiency 0.1").histogram.per_member,
+                              windows(here)[1].spectrum("efficiency 0.1").histogram.per_member)
