@@ -344,6 +344,14 @@ def _hx(results: dict[str, Any]) -> SearchRecords:
         rec.tables.append(TableRecord("sensitivity", "Signals per region: efficiency, expected Z, CLs limits (pb)",
                                       ["region", "signal", "efficiency", "Z expected", "limit obs [pb]",
                                        "limit exp [pb]"], sens))
+    if results.get("limits"):  # the injection scan (config.limits): the chain rerun per injected cross-section
+        signal = results.get("config", {}).get("limits", {}).get("signal", "signal")
+        rec.tables.append(TableRecord(
+            "injection_limits", f"95% CL limits on {signal} by injection (VRNNs retrained per point), pb",
+            ["region", "observed", "expected", "-2 sigma", "-1 sigma", "+1 sigma", "+2 sigma", "set at injected"],
+            [[region, _fmt(v["observed_pb"], ".3g"), _fmt(v["expected_pb"], ".3g"),
+              *[_fmt(b, ".3g") for b in v["band_pb"]], _fmt(v["set_at_injected_pb"], ".3g")]
+             for region, v in results["limits"].items()]))
     rec.headline = {"n_data": results.get("n_data"), "n_injected": results.get("n_injected", {})}
     return rec
 

@@ -91,10 +91,12 @@ def hx_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mx = 30.0 + rng.gamma(2.0, 40.0, my.size)
     grid = grid_module.fit_grid(mx, my, np.array([30.0, 90.0, 200.0, 500.0]), np.arange(1300.0, 4001.0, 100.0))
     hunt = grid_module.hunt_grid(grid, n_pseudo=100)
-    results = {"config": {"fit_function": "three_param"}, "luminosity_ipb": 1000.0, "n_data": int(my.size),
-               "n_injected": {}, "regions": {"inclusive": {"name": "inclusive", "n_events": int(my.size),
-                                                            "hunt": hunt.to_dict(), "grid": grid.to_dict(),
-                                                            "sensitivities": []}}}
+    limits = {"inclusive": {"observed_pb": 0.8, "expected_pb": 0.6, "band_pb": [0.3, 0.4, 0.9, 1.3],
+                            "set_at_injected_pb": 0.5}}
+    results = {"config": {"fit_function": "three_param", "limits": {"signal": "yxh_3500_100"}}, "luminosity_ipb": 1000.0,
+               "n_data": int(my.size), "n_injected": {}, "limits": limits,
+               "regions": {"inclusive": {"name": "inclusive", "n_events": int(my.size), "hunt": hunt.to_dict(),
+                                         "grid": grid.to_dict(), "sensitivities": []}}}
     search = tmp_path_factory.mktemp("hx_search")
     (search / "results.json").write_text(json.dumps(results, default=float))
     make_report("hx", search, search / "report")

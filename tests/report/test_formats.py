@@ -73,3 +73,7 @@ def test_hx_report_has_one_spectrum_per_mx_bin(hx_report: Path) -> None:
     assert sum(s["z"] is not None for s in index["spectra"]) == 1  # the hunt's best row carries its global Z
     fitted = [s for s in index["spectra"] if s["status"] == "ok"]
     assert fitted and all((hx_report / s["workspace"]).is_file() for s in fitted)
+    # the injection-scan limits, where the search ran one, are a table of the report (and of HEPData)
+    (limits,) = [t for t in index["tables"] if t["key"] == "injection_limits"]
+    assert limits["rows"] == [["inclusive", "0.8", "0.6", "0.3", "0.4", "0.9", "1.3", "0.5"]]
+    assert (hx_report / "hepdata" / "injection_limits.yaml").is_file()
