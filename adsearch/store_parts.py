@@ -21,7 +21,7 @@ import numcodecs
 import numpy as np
 
 from adsearch import store as _store
-from adsearch.store_io import Location
+from adsearch.store_io import Location, open_zarr_group
 
 __all__ = ["prepare_parts", "encode_part", "write_part_files", "write_part", "commit_part",
            "read_part_commit", "remove_parts", "Part"]
@@ -37,11 +37,9 @@ def _part_key(dataset: str, key: str) -> str:
 
 def prepare_parts(store: str | Path) -> None:
     """Make ``_parts`` an (empty) Zarr group, so listing the store never meets a foreign folder."""
-    import zarr
-
     location = Location(store)
     if not location.exists(f"{PARTS}/zarr.json"):
-        zarr.open_group(f"{str(location.target).rstrip('/')}/{PARTS}", mode="a")
+        open_zarr_group(store, "a", PARTS)
 
 
 def encode_part(columns: dict[str, np.ndarray], rmm_frames: Iterable[np.ndarray] | None = None,

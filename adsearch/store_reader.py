@@ -17,7 +17,7 @@ import numpy as np
 import zarr
 
 from adsearch import store as _store
-from adsearch.store_io import Location
+from adsearch.store_io import Location, open_zarr_group
 
 __all__ = ["FeatureStore", "open_store"]
 
@@ -143,7 +143,7 @@ def open_store(path: str | Path, mode: str = "r") -> FeatureStore:
     path = location.target
     if not location.exists("zarr.json"):
         raise _store.StoreError(f"{path}: no feature store here (missing zarr.json); run `adsearch process` first")
-    root = zarr.open_group(str(path), mode="r" if mode == "r" else "r+")
+    root = open_zarr_group(path, "r" if mode == "r" else "r+")
     if not root.attrs.get("adsearch_store"):
         raise _store.StoreError(f"{path}: a Zarr group but not an adsearch feature store")
     return FeatureStore(path, root, mode)

@@ -37,7 +37,7 @@ from coffea import processor
 from coffea.processor.accumulator import accumulate
 from coffea.processor.executor import _compression_wrapper, _decompress
 
-__all__ = ["SpreadDaskExecutor", "UNIT_EVENTS"]
+__all__ = ["SpreadDaskExecutor", "InProcessExecutor", "UNIT_EVENTS"]
 
 #: Scheduler event topic: ``{"key", "file", "entries", "worker"}`` when a work unit starts, and again
 #: with ``"done": True`` when it returned.
@@ -175,6 +175,22 @@ class SpreadDaskExecutor(processor.DaskExecutor):
         if progress is not None:
             progress.close()
         return accumulator, 0
+
+
+@dataclass
+class InProcessExecutor(processor.IterativeExecutor):
+    """coffea's ``IterativeExecutor`` that draws no progress bar when ``status`` is False.
+
+    coffea's own passes ``disable=not status`` to rich's ``add_task``, which takes it as a task
+    field, so the bar is drawn whatever ``status`` says (and printed once into logs and pipes).
+    """
+
+    def __call__(self, items: Iterable, function: Callable, accumulator: Any) -> Any:
+        if self.status:
+            return super().__call__(items, function, accumulator)
+        if len(items) == 0:
+            return accumulator  # what coffea's returns for no items
+        return accumulate(map(function, items), accumulator), 0
 
 
 class _Progress:

@@ -16,6 +16,7 @@ a quick first pass.
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 import uuid
 import warnings
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 from adsearch import store as zstore
 from adsearch.cluster import dask_client, run_tasks
@@ -164,7 +164,7 @@ def _already_done(store: str | Path, dataset: Dataset, files: list[dict[str, Any
     """True when the store already holds this dataset from the same files and config."""
     if not zstore.is_store(store):
         return False
-    root = zarr.open_group(str(store), mode="r")
+    root = zstore.open_zarr_group(store, "r")
     if dataset.name not in root or not root[dataset.name].attrs.get("committed"):
         return False
     attrs = root[dataset.name].attrs
@@ -178,10 +178,10 @@ def _already_done(store: str | Path, dataset: Dataset, files: list[dict[str, Any
 
 
 def _executor(client: Any, progress: bool, receiver: Any = None) -> Any:
-    from coffea import processor
+    from adsearch.processors.executor import InProcessExecutor, SpreadDaskExecutor
+
     if client is None:
-        return processor.IterativeExecutor(status=progress)
-    from adsearch.processors.executor import SpreadDaskExecutor
+        return InProcessExecutor(status=progress)
     return SpreadDaskExecutor(client=client, status=progress, retries=0, treereduction=8, receiver=receiver)
 
 
@@ -244,7 +244,7 @@ def _order_units(dataset: Dataset, units: dict[str, dict[str, Any]]) -> list[zst
 
 
 def _check_unique_ids(store: str | Path, dataset: str) -> None:
-    group = zarr.open_group(str(store), mode="r")[dataset]
+    group = zstore.open_zarr_group(store, "r")[dataset]
     if "event" not in group.array_keys():
         return
     run, lumi, event = (group[n][:] for n in ("run", "luminosityBlock", "event"))
@@ -283,7 +283,7 @@ def run_processor(
     client: Any = None,
     rmm_codec: str = zstore.DEFAULT_RMM_CODEC,
     keep_parts: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     write_mode: str = "auto",
     max_files: int | None = None,
     max_chunks: int | None = None,
@@ -295,11 +295,15 @@ def run_processor(
     ``out_store``: a folder or an fsspec URL. ``write_mode``: "workers" write their parts into
     the store, "client" receives them (workers without a shared disk), "auto" probes which.
     ``max_files`` / ``max_chunks``: only the first files / work units of every dataset.
+    ``progress``: coffea's progress bars; None (default) draws them only when standard output
+    is a terminal (never into a log or a pipe).
 
     >>> summary = run_processor("lepton", "fileset.yaml", "run1.zarr")   # doctest: +SKIP
     """
     config_model, processor_class = _processor_classes(kind)
     cfg = load_config(config_model, config)
+    if progress is None:
+        progress = sys.stdout.isatty()
     if not 0.0 < rmm_fraction <= 1.0:
         raise ConfigError(f"rmm_fraction must be in (0, 1], got {rmm_fraction}")
     if chunksize < 1:
@@ -403,7 +407,7 @@ def _finish_dataset(store: Path, d: Dataset, out: dict[str, Any], checked: dict[
 
 
 def _summary_from_store(store: Path, d: Dataset) -> DatasetSummary:
-    attrs = zarr.open_group(str(store), mode="r")[d.name].attrs
+    attrs = zstore.open_zarr_group(store, "r")[d.name].attrs
     cutflow = Cutflow.from_dict(attrs["cutflow"])
     return DatasetSummary(d.name, len(attrs["files"]), int(attrs["n_events_in"]), int(attrs["n_events"]),
                           int(attrs["n_rmm"]), cutflow, dict(attrs.get("skipped_files", {})), resumed=True,

@@ -1,6 +1,7 @@
 """Inputs by URL: a real XRootD server on 127.0.0.1 (Debian's xrootd-server) serves generated
 files; processing them by root:// URL gives exactly the store of the local run. The same files
-over HTTP (a byte-range server thread on 127.0.0.1) and as file:// URLs give it too."""
+over HTTP (a byte-range server thread on 127.0.0.1) and as file:// URLs give it too. The store
+itself may live on the XRootD server (root:// store URL), written by Dask workers."""
 
 from __future__ import annotations
 
@@ -56,6 +57,25 @@ def test_root_urls_give_the_local_store(served, dask_cluster, tmp_path: Path) ->
     _same_store(tmp_path / "local.zarr", tmp_path / "remote.zarr")
     # provenance keeps each URL exactly as given (never collapsed to root:/...)
     assert [f["path"] for f in open_store(tmp_path / "remote.zarr").attrs("bkg")["files"]] == urls
+
+
+def test_store_on_the_xrootd_server(served, dask_cluster, tmp_path: Path) -> None:
+    """Workers write their parts to root:// (the facility's storage, no shared disk), consolidation
+    runs there too; the store reads back from root:// exactly as the local run's, and a rerun
+    finds it complete."""
+    server, files = served
+    url = server.url(server.folder) + f"/store_{tmp_path.name}.zarr"
+    summary = run_processor("lepton", {"bkg": [server.url(f) for f in files]}, url, client=dask_cluster,
+                            chunksize=CHUNK, progress=False)
+    assert summary.write_mode == "workers" and summary.store == url and summary.n_events_in == 6000
+    run_processor("lepton", {"bkg": [server.url(f) for f in files]}, tmp_path / "local.zarr", n_workers=0,
+                  chunksize=CHUNK, progress=False)
+    _same_store(tmp_path / "local.zarr", url)
+    on_server = server.folder / f"store_{tmp_path.name}.zarr"
+    assert (on_server / "bkg" / "rmm" / "zarr.json").is_file() and not (on_server / "_parts").exists()
+    again = run_processor("lepton", {"bkg": [server.url(f) for f in files]}, url, n_workers=0, chunksize=CHUNK,
+                          progress=False)
+    assert again.datasets["bkg"].resumed
 
 
 def test_mixed_fileset_of_urls_and_paths(served, tmp_path: Path) -> None:

@@ -224,6 +224,18 @@ def test_cli_runs_directory_fileset_and_prints_cutflow(make_nano, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "dataset bkg" in result.output and "lepton_pt" in result.output
     assert open_store(tmp_path / "s.zarr").datasets == ["bkg", "sig"]
+    assert "Processing" not in result.output and "\u2501" not in result.output  # not a terminal: no bar
+
+
+def test_progress_bar_only_when_asked_or_at_a_terminal(make_nano, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    """coffea's in-process executor draws its bar even with status=False; ours does not, and the
+    default (None) draws only when standard output is a terminal (here: pytest's capture)."""
+    fileset = {"bkg": [str(make_nano(tmp_path / "x.root", 300, seed=5))]}
+    run_processor("lepton", fileset, tmp_path / "quiet.zarr", n_workers=0, chunksize=CHUNK)
+    quiet = capfd.readouterr()
+    run_processor("lepton", fileset, tmp_path / "shown.zarr", n_workers=0, chunksize=CHUNK, progress=True)
+    shown = capfd.readouterr()
+    assert "Processing" not in quiet.out + quiet.err and "Processing" in shown.out + shown.err
 
 
 def test_real_files_into_one_store(real_data: Path, tmp_path: Path) -> None:

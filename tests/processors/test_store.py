@@ -93,3 +93,44 @@ def test_store_without_rmm_says_so(tmp_path: Path) -> None:
     zstore.consolidate_dataset(path, "ds", [UnitRecord("u", "f", 0, 5, 5, 0)], {})
     with pytest.raises(StoreError, match="without RMM"):
         open_store(path).read_rmm("ds")
+
+
+@pytest.mark.parametrize("dtype, shape", [("float32", (100,)), ("uint64", (70,)), ("bool", (130,)),
+                                          ("float32", (100, 5, 4)), ("int64", (3, 3))])
+def test_array_files_are_the_ones_zarr_writes(tmp_path: Path, dtype: str, shape: tuple[int, ...]) -> None:
+    """Consolidation writes array documents and chunks itself (adsearch.store_arrays): byte for
+    byte what zarr writes for the same array, tail chunk zero-padded, so any zarr reader opens it."""
+    from adsearch.store_arrays import COLUMN_CODEC, ArraySpec, write_document, write_rows
+    from adsearch.store_io import Location
+
+    values = (np.random.default_rng(1).random(shape) * 7).astype(dtype)
+    chunks = (64, *shape[1:])
+    reference = zarr.create_array(str(tmp_path / "zarr" / "a"), shape=shape, dtype=dtype, chunks=chunks,
+                                  compressors=COLUMN_CODEC[1]())
+    reference[:] = values
+    spec = ArraySpec("a", shape, chunks, np.dtype(dtype))
+    ours = Location(tmp_path / "ours")
+    write_document(ours, spec, COLUMN_CODEC)
+    write_rows(ours, spec, 0, values, COLUMN_CODEC)
+    written = sorted(p.relative_to(tmp_path / "ours") for p in (tmp_path / "ours").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(tmp_path / "zarr") for p in (tmp_path / "zarr").rglob("*") if p.is_file())
+    for name in written:
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "zarr" / name).read_bytes(), name
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "ours" / "a"), mode="r")[:], values)
+    with pytest.raises(StoreError, match="misaligned"):
+        write_rows(ours, spec, 10, values[:20], COLUMN_CODEC)
+
+
+def test_every_store_module_imports_first() -> None:
+    """store, store_parts and store_reader import each other: any of them may be the first import."""
+    import subprocess
+    import sys
+
+    script = ("import importlib, sys\n"
+              "for first in ('store_reader', 'store_parts', 'store_arrays', 'store_zarr', 'store_io', 'store'):\n"
+              "    for name in [n for n in sys.modules if n.startswith('adsearch.store')]:\n"
+              "        del sys.modules[name]\n"
+              "    importlib.import_module('adsearch.' + first)\n"
+              "from adsearch.store import open_store, FeatureStore, write_part\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
