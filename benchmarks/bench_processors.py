@@ -14,8 +14,9 @@ Rows printed:
   ``IterativeExecutor``) that only reads and sums the lepton processor's inputs (Jet / Electron /
   Muon / Photon kinematics, b-tag score, MET), on the same events as 16 files of 5k events and
   as one file of 80k events, from local files and over a local XRootD server: the ratio of
-  rates (CPU time and wall time, best of 3 interleaved repetitions: the machine is shared) and
-  the per-unit fixed cost of each, ``(T(16 units) - T(1 unit)) / 15`` on the same 80k events.
+  rates (CPU time and wall time, best of 3 interleaved rounds: the machine is shared; also the
+  median and range of each round's own ratio, and the load average) and the per-unit fixed cost
+  of each, ``(T(16 units) - T(1 unit)) / 15`` on the same 80k events.
 
 Inputs: a small generated sample (``adsearch.generator.generate_sample``, Pythia 8 + FastJet)
 replicated into bigger files with fresh event numbers, so object multiplicities are realistic
@@ -222,15 +223,15 @@ def _ours_run(files: list[str], store: Path) -> int:
                          progress=False).n_events_in
 
 
-def _best_of(repeats: int, cases: dict[str, object]) -> dict[str, tuple[float, float, int]]:
-    """(cpu s, wall s, events) per case, the best of ``repeats`` interleaved runs."""
-    best: dict[str, tuple[float, float, int]] = {}
-    for _ in range(repeats):
-        for name, run in cases.items():
-            cpu, wall, n = _timed(run)
-            old = best.get(name)
-            best[name] = (min(cpu, old[0]), min(wall, old[1]), n) if old else (cpu, wall, n)
-    return best
+def _interleaved(repeats: int, cases: dict[str, object]) -> list[dict[str, tuple[float, float, int]]]:
+    """(cpu s, wall s, events) per case for each of ``repeats`` interleaved rounds."""
+    return [{name: _timed(run) for name, run in cases.items()} for _ in range(repeats)]
+
+
+def _best(rounds: list[dict[str, tuple[float, float, int]]]) -> dict[str, tuple[float, float, int]]:
+    """The best (least) CPU and wall time of each case over the rounds."""
+    return {name: (min(r[name][0] for r in rounds), min(r[name][1] for r in rounds), rounds[0][name][2])
+            for name in rounds[0]}
 
 
 def _ratio_rows(seeds: list[Path], work: Path, repeats: int) -> None:
@@ -239,24 +240,35 @@ def _ratio_rows(seeds: list[Path], work: Path, repeats: int) -> None:
 
     def table(where: str, small: list[str], big: list[str], tag: str) -> None:
         _bare_run(small[:2]), _ours_run(small[:2], work / f"warm_{tag}.zarr")  # imports, JIT, caches
-        r = _best_of(repeats, {
+        load = os.getloadavg()[0]
+        rounds = _interleaved(repeats, {
             "bare16": lambda: _bare_run(small), "ours16": lambda: _ours_run(small, work / f"r16_{tag}.zarr"),
             "bare1": lambda: _bare_run(big), "ours1": lambda: _ours_run(big, work / f"r1_{tag}.zarr")})
+        r = _best(rounds)
+        loads = f"load {load:.1f}-{os.getloadavg()[0]:.1f}"
         for label, key, goal in (("16 x 5k-event files", "16", 0.6), ("1 x 80k-event file ", "1", 0.35)):
             (bc, bw, n), (oc, ow, _n) = r[f"bare{key}"], r[f"ours{key}"]
+            each = sorted(x[f"bare{key}"][0] / x[f"ours{key}"][0] for x in rounds)
             print(f"  {where:7s} {label}: bare coffea {n / bc:>9,.0f} ev/s-CPU ({n / bw:>9,.0f} wall), lepton "
-                  f"run_processor {n / oc:>8,.0f} ev/s-CPU ({n / ow:>8,.0f} wall); ratio {bc / oc:.2f} CPU, "
-                  f"{bw / ow:.2f} wall (goal >= {goal})")
-        fixed = {k: (r[f"{k}16"][0] - r[f"{k}1"][0]) / 15 for k in ("bare", "ours")}
-        print(f"  {where:7s} per-unit fixed cost (CPU): bare {fixed['bare'] * 1e3:.0f} ms, lepton "
-              f"{fixed['ours'] * 1e3:.0f} ms, ratio {fixed['ours'] / max(fixed['bare'], 1e-9):.2f} (goal <= 1.5)")
+                  f"run_processor {n / oc:>8,.0f} ev/s-CPU ({n / ow:>8,.0f} wall); ratio {bc / oc:.2f} CPU "
+                  f"(rounds: median {np.median(each):.2f}, {each[0]:.2f}-{each[-1]:.2f}), {bw / ow:.2f} wall "
+                  f"(goal >= {goal}; {loads})")
+
+        def fixed(times: dict[str, tuple[float, float, int]], k: str) -> float:
+            return (times[f"{k}16"][0] - times[f"{k}1"][0]) / 15
+
+        each = sorted(fixed(x, "ours") / max(fixed(x, "bare"), 1e-9) for x in rounds)
+        print(f"  {where:7s} per-unit fixed cost (CPU): bare {fixed(r, 'bare') * 1e3:.0f} ms, lepton "
+              f"{fixed(r, 'ours') * 1e3:.0f} ms, ratio {fixed(r, 'ours') / max(fixed(r, 'bare'), 1e-9):.2f} "
+              f"(rounds: median {np.median(each):.2f}, {each[0]:.2f}-{each[-1]:.2f}; goal <= 1.5)")
 
     def inputs(folder: Path) -> tuple[list[str], list[str]]:
         small = [str(_replicate(seeds, folder / f"small_{i}.root", 5000, i * 10**12)) for i in range(16)]
         big = [str(_replicate(seeds, folder / "big.root", 80_000, 99 * 10**12))]
         return small, big
 
-    print(f"\nSmall-file throughput, in-process on one core, ratio to bare coffea (best of {repeats}):")
+    print(f"\nSmall-file throughput, in-process on one core, ratio to bare coffea (best of {repeats} interleaved "
+          "rounds, and the median and range of the rounds' own ratios):")
     local = work / "ratio_inputs"
     local.mkdir(exist_ok=True)
     small, big = inputs(local)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import pickle
+import json
 import threading
 import zlib
 from abc import abstractmethod
@@ -31,9 +31,10 @@ from adsearch import store as zstore
 from adsearch.errors import BadInputError
 from adsearch.processors.cutflow import Cutflow
 from adsearch.processors.objects import ObjectReader
+from adsearch.processors.prefetch import learn, preload_learned
 
 __all__ = ["Selection", "StoreProcessor", "PartCheckpointer", "CollectOnlyCheckpointer", "unit_key",
-           "collect_previous_unit"]
+           "collect_previous_unit", "commit_payload", "committed_output"]
 
 _local = threading.local()
 _collections = {"done": 0}
@@ -89,8 +90,11 @@ class StoreProcessor(processor.ProcessorABC):
     def process(self, events: Any) -> dict[str, Any]:
         meta = dict(events.metadata)
         dataset, key = meta["dataset"], unit_key(meta)
+        learned = (self.kind, str(meta.get("dataset_schema", "")))
         try:
+            mapping = preload_learned(events, learned)  # inside the try: a bad basket is a bad file
             selection = self.select(ObjectReader(events, **self.reader_options()))
+            learn(mapping, learned)
         except BadInputError as exc:
             return {dataset: {"units": {}, "bad_files": {exc.path: exc.reason}}}
         except Exception as exc:  # reading a truncated/corrupt basket surfaces here, lazily
@@ -208,6 +212,33 @@ def _is_read_error(exc: BaseException) -> bool:
     return False
 
 
+def commit_payload(output: Any) -> bytes:
+    """A unit's commit marker: the processor's output for it (records, cutflow) as JSON.
+
+    JSON, not a pickle: opening a store (or resuming into one) never runs code from its files.
+    coffea's wrapper around the output (``{"out": ..., "processed": {WorkItem}}``) is not kept:
+    the Runner only accumulates ``processed``.
+    """
+    inner = output.get("out", output) if isinstance(output, dict) else output
+    return json.dumps(inner, default=lambda o: o.item() if hasattr(o, "item") else str(o)).encode()
+
+
+def committed_output(payload: bytes | None, dataset: str) -> dict[str, Any] | None:
+    """The output a commit marker stands for, its units flagged ``resumed``; None for no marker or
+    a damaged one (the unit is then processed again)."""
+    if payload is None:
+        return None
+    try:
+        inner = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(inner, dict):
+        return None
+    for unit in inner.get(dataset, {}).get("units", {}).values():
+        unit["resumed"] = True  # counted by run_processor: loaded, not processed again
+    return {"out": inner, "processed": set()}
+
+
 class PartCheckpointer(CheckpointerABC):
     """coffea checkpointer backed by the store: a unit's output is its part's commit marker."""
 
@@ -217,23 +248,14 @@ class PartCheckpointer(CheckpointerABC):
     def load(self, metadata: Any, processor_instance: Any) -> Any:
         collect_previous_unit()  # coffea calls load first in every unit, before opening the file
         payload = zstore.read_part_commit(self.store_path, metadata["dataset"], unit_key(metadata))
-        if payload is None:
-            return None
-        try:
-            output = pickle.loads(payload)
-        except Exception:  # a damaged marker: process the unit again
-            return None
-        inner = output.get("out", output) if isinstance(output, dict) else {}
-        for unit in inner.get(metadata["dataset"], {}).get("units", {}).values():
-            unit["resumed"] = True  # counted by run_processor: loaded, not processed again
-        return output
+        return committed_output(payload, metadata["dataset"])
 
     def save(self, output: Any, metadata: Any, processor_instance: Any) -> None:
         inner = output.get("out", output) if isinstance(output, dict) else output
         entry = inner.get(metadata["dataset"], {}) if isinstance(inner, dict) else {}
         if entry.get("bad_files"):
             return  # bad input is re-examined on every run, never committed
-        zstore.commit_part(self.store_path, metadata["dataset"], unit_key(metadata), pickle.dumps(output))
+        zstore.commit_part(self.store_path, metadata["dataset"], unit_key(metadata), commit_payload(output))
 
 
 class CollectOnlyCheckpointer(CheckpointerABC):

@@ -7,7 +7,8 @@ per event, by timing a small and a larger unit in this process after a warm-up),
 estimates the wall time on N single-core workers: each unit takes
 ``unit_fixed_s + n_events * s_per_event`` and the scheduler hands the next unit to the first free
 worker (simulated, longest units first), so a few big units on many workers are not hidden by
-the average. The input check and consolidation add a few seconds that do not scale with N.
+the average. The input check (timed here, one file after another) is spread over the N workers
+too and added; consolidation adds a few seconds more that do not scale with N.
 """
 
 from __future__ import annotations
@@ -43,21 +44,29 @@ class ProcessingPlan:
     s_per_event: float
     units_per_dataset: dict[str, int]
     unit_events: list[int]
+    check_s_per_file: float = 0.0  # the input check of one file, measured here
+
+    @property
+    def check_wall_s(self) -> float:
+        """The input check of every file spread over the workers (one file per task)."""
+        return math.ceil(self.n_files / max(self.n_workers, 1)) * self.check_s_per_file
 
     @property
     def estimated_wall_s(self) -> float:
-        """Greedy schedule of the units (longest first) on ``n_workers`` single-core workers."""
+        """The input check, then a greedy schedule of the units (longest first) on ``n_workers``
+        single-core workers."""
         loads = [0.0] * max(self.n_workers, 1)
         for n in sorted(self.unit_events, reverse=True):
             heapq.heapreplace(loads, loads[0] + self.unit_fixed_s + n * self.s_per_event)
-        return max(loads)
+        return self.check_wall_s + max(loads)
 
     def table(self) -> str:
         lines = [f"dry run ({self.kind}): {self.n_datasets} datasets, {self.n_files} files "
                  f"({self.n_bad_files} bad), {self.n_units} work units, {self.n_events:,} events"]
         lines += [f"  {name}: {n} units" for name, n in self.units_per_dataset.items()]
         rate = 1.0 / self.s_per_event if self.s_per_event > 0 else math.inf
-        lines.append(f"measured here: {self.unit_fixed_s * 1e3:.0f} ms fixed per unit, {rate:,.0f} events/s per core")
+        lines.append(f"measured here: {self.unit_fixed_s * 1e3:.0f} ms fixed per unit, {rate:,.0f} events/s per core; "
+                     f"input check {self.check_s_per_file * 1e3:.0f} ms per file")
         lines.append(f"estimated wall time on {self.n_workers} workers: {_duration(self.estimated_wall_s)}")
         return "\n".join(lines)
 
@@ -130,7 +139,9 @@ def plan_processing(kind: str, fileset: str | Path | dict[str, Any], *, config: 
 
     cfg = load_config(_processor_classes(kind)[0], config)
     datasets = limit_files(load_fileset(fileset), max_files)
+    tick = time.perf_counter()
     checked = _check_files(kind, datasets, client)
+    check_s_per_file = (time.perf_counter() - tick) / max(sum(len(d.files) for d in datasets), 1)
     bad = {p: r for p, r in checked.items() if isinstance(r, BadInputError)}
     if bad and not skip_bad_files:
         first = next(iter(bad.values()))
@@ -144,4 +155,5 @@ def plan_processing(kind: str, fileset: str | Path | dict[str, Any], *, config: 
     fixed, per_event = _measure(kind, cfg, first.path, first.treename, checked[first.path]["n_entries"])
     sizes = [stop - start for per in units.values() for _, start, stop in per]
     return ProcessingPlan(kind, len(datasets), sum(len(d.files) for d in datasets), len(bad), len(sizes),
-                          sum(sizes), n_workers, fixed, per_event, {name: len(u) for name, u in units.items()}, sizes)
+                          sum(sizes), n_workers, fixed, per_event, {name: len(u) for name, u in units.items()}, sizes,
+                          check_s_per_file if client is None else 0.0)

@@ -20,14 +20,13 @@
 from __future__ import annotations
 
 import os
-import pickle
 import uuid
 from pathlib import Path
 from typing import Any
 
 from adsearch import store as zstore
 from adsearch.errors import ConfigError
-from adsearch.processors.base import unit_key
+from adsearch.processors.base import commit_payload, committed_output, unit_key
 from adsearch.store_io import Location
 
 __all__ = ["WRITE_MODES", "ClientWriter", "resolve_write_mode", "workers_see_store"]
@@ -51,16 +50,7 @@ class ClientWriter:
     def committed(self, item: Any) -> Any | None:
         """The committed output of a work unit (it is then not sent to a worker), else None."""
         meta = _item_metadata(item)
-        payload = zstore.read_part_commit(self.store, meta["dataset"], unit_key(meta))
-        if payload is None:
-            return None
-        try:
-            output = pickle.loads(payload)
-        except Exception:  # a damaged marker: process the unit again
-            return None
-        for unit in output.get("out", {}).get(meta["dataset"], {}).get("units", {}).values():
-            unit["resumed"] = True
-        return output
+        return committed_output(zstore.read_part_commit(self.store, meta["dataset"], unit_key(meta)), meta["dataset"])
 
     def receive(self, output: dict[str, Any]) -> dict[str, Any]:
         """Write the parts a unit's output carries, commit the unit, return the output without them."""
@@ -72,7 +62,7 @@ class ClientWriter:
                     zstore.write_part_files(self.store, dataset, key, files)
             if not entry.get("bad_files"):  # bad input is re-examined on every run, never committed
                 for key in entry.get("units", {}):
-                    zstore.commit_part(self.store, dataset, key, pickle.dumps(output))
+                    zstore.commit_part(self.store, dataset, key, commit_payload(output))
         return output
 
 
