@@ -24,6 +24,7 @@ TWINS = {
     "ae search": ("adsearch.searches.autoencoder", "run_ae_search"),
     "cwola run": ("adsearch.searches.cwola", "cwola_hunt"),
     "weak run": ("adsearch.searches.weak", "weak_search"),
+    "hx run": ("adsearch.searches.hx", "hx_search"),
     "run": ("adsearch.runner", "run_search"),
     "report": ("adsearch.report", "make_report"),
     "demo": ("adsearch.demo", "run_demo"),
@@ -41,7 +42,7 @@ def test_every_command_has_an_exported_twin_with_an_example(command: str) -> Non
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("module", ["adsearch.config", "adsearch.runner_config", "adsearch.report.records",
+@pytest.mark.parametrize("module", ["adsearch.config", "adsearch.runner", "adsearch.runner_config", "adsearch.report.records",
                                     "adsearch.report.histograms", "adsearch.stats.plots", "adsearch.demo",
                                     "adsearch.cluster_options"])
 def test_docstring_examples_run(module: str) -> None:

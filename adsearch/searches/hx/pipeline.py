@@ -156,7 +156,11 @@ def analyse_regions(fs: FeatureStore, data: Sample, signals: dict[str, Sample], 
 
 def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[str, Any] | str | Path | None = None,
               out_dir: str | Path | None = None, *, client: Any = None) -> HxResult:
-    """Run the search on an hx store; with ``out_dir`` write results.json, summary.md, plots/."""
+    """Run the search on an hx store; with ``out_dir`` write results.json, summary.md, plots/.
+
+    >>> result = hx_search("hx.zarr", {"signal_datasets": ["yxh_2000_100"]}, "hx-out")   # doctest: +SKIP
+    >>> result.regions["inclusive"].hunt.global_z                                         # doctest: +SKIP
+    """
     cfg = config if isinstance(config, HxSearchConfig) else load_config(HxSearchConfig, config)
     fs = store if isinstance(store, FeatureStore) else open_store(store)
     for name in [cfg.data_dataset, *cfg.signal_datasets]:
