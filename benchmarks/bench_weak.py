@@ -12,10 +12,16 @@ Run: ``python benchmarks/bench_weak.py [--rows N]``. Toy sideband / signal-regio
 - data-versus-template classifiers (2025 defaults: 64-64-64, dropout 5%, batch 512, <= 100
   epochs, patience 10) per minute on a 1- and a 2-worker embedded cluster (10 networks: 5 folds
   x 2 members, each a Dask task, after every worker has traced its trainer once);
+- a measured scan with templates as Dask tasks (:func:`adsearch.searches.weak.windows.scan_many`):
+  toy dijet samples, SALAD, 2 signal regions x 2 instances, N = 2 (published network settings),
+  in this process and on a 2-worker embedded cluster; the wall time a two-wave model (every
+  template task, then every network task, spread over the workers) predicts for it, from the
+  template and network task times measured in that scan;
 - the full scan: 7 regions x 3 feature sets x 2 templates, N = 10 (50 networks per window),
-  each window once for the search and 10 instances x 3 validation samples: 1,302 windows. Two
-  estimates: as implemented (windows one after another, a window's template on the client, its
-  50 networks in parallel: one wave on 100 cores) and with the template jobs as Dask tasks too.
+  each window once for the search and 10 instances x 3 validation samples: 1,302 windows, on
+  100 cores by the same model, from the measured task times (the template time the mean of a
+  SALAD template and a CURTAINS flow + transport at ``--rows``), next to the former
+  implementation's estimate (templates on the client, one window after another).
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from adsearch.models.flows import FlowConfig
 from adsearch.models.templates import SaladConfig, cathode_template, curtains_template, fit_sideband_flow, salad_template
 from adsearch.models.weak import WeakConfig, cross_validated_scores, training_arrays
 from adsearch.models.ensemble import fold_of_ids
+from adsearch.searches.common.samples import Sample
+from adsearch.searches.weak.config import WeakSearchConfig
+from adsearch.searches.weak.windows import ScanInstance, scan_many
 
 
 def toy(rows: int, seed: int, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +60,50 @@ def sidebands(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def rate(n: float, seconds: float) -> str:
     return f"{n / seconds:,.0f}"
+
+
+def two_waves(n_templates: int, n_networks: int, t_template: float, t_network: float, cores: int) -> float:
+    """Wall time of every template task, then every network task, each spread over ``cores``."""
+    return math.ceil(n_templates / cores) * t_template + math.ceil(n_networks / cores) * t_network
+
+
+def toy_sample(rows: int, seed: int, mass_scale: float = 1.0) -> Sample:
+    """Toy dijet events of the store's columns (a falling mJJ, jet masses growing with it)."""
+    rng = np.random.default_rng(seed)
+    m = 2000.0 * (1.0 - rng.random(rows)) ** (-1.0 / 5.0)
+    cols = {"mjj_gev": m, "mj1_gev": mass_scale * (30.0 + rng.gamma(2.0, 0.05 * m / 3.0)),
+            "mj2_gev": mass_scale * (30.0 + rng.gamma(2.0, 0.05 * m / 3.0)),
+            "tau21_j1": rng.uniform(0.3, 0.9, rows), "tau21_j2": rng.uniform(0.3, 0.9, rows),
+            "run": np.ones(rows, np.int64), "luminosityBlock": np.full(rows, seed, np.int64),
+            "event": np.arange(rows, dtype=np.int64)}
+    return Sample("toy", cols)
+
+
+def measured_scan(rows: int) -> dict[str, float]:
+    """A small SALAD scan with scan_many in process and on 2 workers; the two-wave model's figure."""
+    config = WeakSearchConfig(template="salad", signal_regions_gev=[(2600.0, 3200.0), (2900.0, 3500.0)],
+                              feature_sets=["M_tau21"], classifier=WeakConfig(n_members=2, tf_threads=1),
+                              salad=SaladConfig(tf_threads=1))
+    data, sim = toy_sample(4 * rows, 1), toy_sample(4 * rows, 2, mass_scale=1.05)
+    instances = [ScanInstance(data, sim, 0, config), ScanInstance(data.subset(np.arange(0, 4 * rows, 2)), sim, 1000, config)]
+    t0 = time.perf_counter()
+    here = scan_many(instances)
+    in_process = time.perf_counter() - t0
+    with dask_client(n_workers=2, memory_limit="3GiB") as client:
+        scan_many([ScanInstance(toy_sample(2000, 3), sim, 0, config.model_copy(update={
+            "signal_regions_gev": [(2600.0, 3200.0)], "salad": SaladConfig(max_epochs=1, tf_threads=1),
+            "classifier": WeakConfig(n_members=1, max_epochs=1, tf_threads=1)}))], client)  # traced once per worker
+        t0 = time.perf_counter()
+        scan_many(instances, client)
+        workers = time.perf_counter() - t0
+    windows = [w for scan in here for w in scan]
+    n_networks = sum(w.n_networks for w in windows)
+    # in process, a window's training time is its template plus its networks, one after another
+    t_template = float(np.mean([w.template_info["template_seconds"] for w in windows]))
+    t_network = (sum(w.train_seconds for w in windows) - t_template * len(windows)) / n_networks
+    return {"windows": len(windows), "networks": n_networks, "in_process_s": in_process, "workers_s": workers,
+            "template_s": t_template, "network_s": t_network,
+            "model_s": two_waves(len(windows), n_networks, t_template, t_network, 2)}
 
 
 def main() -> None:
@@ -99,7 +152,7 @@ def main() -> None:
     x, y, w, trainable = training_arrays(x_sr, x_sr[::-1] + 0.01, None)
     fold = fold_of_ids({"row": np.arange(len(x), dtype=np.uint64)}, 5)
     config = WeakConfig(n_members=2, tf_threads=1)
-    per_min, t_net = {}, 0.0
+    per_min = {}
     for workers in (1, 2):
         with dask_client(n_workers=workers, memory_limit="3GiB") as client:
             cross_validated_scores(x[:2000], y[:2000], fold[:2000], weights=w[:2000],
@@ -108,20 +161,26 @@ def main() -> None:
             _, members = cross_validated_scores(x, y, fold, weights=w, trainable=trainable, config=config, client=client)
             elapsed = time.perf_counter() - t0
         per_min[workers] = 60.0 * len(members) / elapsed
-        if workers == 1:
-            t_net = elapsed / len(members)
-            epochs = float(np.mean([m.epochs for m in members]))
+        epochs = float(np.mean([m.epochs for m in members]))
     out.append((f"data-vs-template classifiers per minute, 1 / 2 workers ({2 * rows:,} rows, {epochs:.0f} epochs)",
                 f"{per_min[1]:.1f} / {per_min[2]:.1f} (speed-up {per_min[2] / per_min[1]:.2f}x)"))
 
+    scan = measured_scan(rows)
+    out.append((f"measured scan, templates as tasks: {scan['windows']} SALAD windows (2 regions x 2 instances), "
+                f"{scan['networks']} networks, in process / 2 workers",
+                f"{scan['in_process_s']:.1f} s / {scan['workers_s']:.1f} s (speed-up "
+                f"{scan['in_process_s'] / scan['workers_s']:.2f}x; two-wave model {scan['model_s']:.1f} s from "
+                f"{scan['template_s']:.1f} s per template, {scan['network_s']:.2f} s per network)"))
+
     windows = 7 * 3 * 2 * (1 + 10 * 3)
     t_template = 0.5 * (t_flow + t_transport) + 0.5 * t_salad  # half the windows CURTAINS, half SALAD
-    as_implemented = windows * (t_template + math.ceil(50 / 100) * t_net)
-    as_tasks = math.ceil(windows / 100) * t_template + math.ceil(windows * 50 / 100) * t_net
+    t_net = scan["network_s"]
+    before = windows * (t_template + math.ceil(50 / 100) * t_net)
+    as_tasks = two_waves(windows, 50 * windows, t_template, t_net, 100)
     out.append(("full scan (7 x 3 x 2, N = 10, 10 instances x 3 validation samples = 1,302 windows) on 100 cores",
-                f"as implemented ~{as_implemented / 3600:.1f} h (templates on the client, {t_template:.0f} s each); "
-                f"templates as tasks too ~{as_tasks / 3600:.1f} h ({t_net:.1f} s per network, "
-                f"{t_template:.0f} s per template, {rows:,} events per region)"))
+                f"~{as_tasks / 3600:.2f} h with templates as tasks ({t_template:.0f} s per template, "
+                f"{t_net:.2f} s per network, {rows:,} events per region); the former one-window-after-another "
+                f"implementation ~{before / 3600:.1f} h"))
     print(f"| row | result ({rows:,} events per region) |")
     print("|---|---|")
     for name, value in out:
