@@ -37,10 +37,20 @@ def _ratio_axes(title: str | None) -> tuple[Figure, plt.Axes, plt.Axes]:
 
 
 def experiment_label(ax: plt.Axes, lumi_ipb: float | None) -> None:
-    """The sqrt(s) = 13 TeV and luminosity label every adsearch figure carries (fb^-1)."""
-    if lumi_ipb is not None:
-        hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13,
-                        fontsize=11, loc=4)
+    """The sqrt(s) = 13 TeV and luminosity label every adsearch figure carries (fb^-1), in the
+    ATLAS style (bold italic "ATLAS", then the status, the energy and luminosity below).
+
+    Placed relative to the "ATLAS" text by annotations, which matplotlib resolves when it draws:
+    mplhep's ``atlas.label`` measures its texts by drawing the whole figure twice, which made it
+    ~90% of a spectrum figure's build time (~0.4 s of ~0.45 s) and reports of 60 spectra slow.
+    """
+    if lumi_ipb is None:
+        return
+    atlas = ax.text(0.04, 0.96, "ATLAS", transform=ax.transAxes, ha="left", va="top", fontsize=13,
+                    fontweight="bold", fontstyle="italic")
+    ax.annotate(" Simulation Internal", xy=(1.0, 0.0), xycoords=atlas, ha="left", va="bottom", fontsize=13)
+    ax.annotate(rf"$\sqrt{{s}}$ = 13 TeV, {lumi_ipb / 1000.0:.3g} fb$^{{-1}}$", xy=(0.0, -0.25), xycoords=atlas,
+                ha="left", va="top", fontsize=11)
 
 
 def per_bin_scale(edges_gev: np.ndarray) -> tuple[np.ndarray, str]:
@@ -64,8 +74,10 @@ def save_figure(fig: Figure, stem: str | Path, dpi: int = 150, formats: Sequence
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.parent / f"{stem.name}.{ext}" for ext in formats]  # stems may hold dots
+    # the tight box once for every format (bbox_inches="tight" draws the figure again per file)
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)  # 0.1 inch: savefig's own padding
     for path in paths:
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        fig.savefig(path, dpi=dpi, bbox_inches=bbox)
     plt.close(fig)
     return paths
 
