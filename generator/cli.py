@@ -43,8 +43,8 @@ _COMMON = (
                  help="Extra Pythia setting line for the background (repeatable), e.g. 'TimeShower:alphaSvalue = 0.13'."),
     click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal, not with -q)."),
     click.option("--constituents/--no-constituents", default=None,
-                 help="Write the large-R jets' PFCands / FatJetPFCands (default: only for yxh_* signals; the hx "
-                      "search's background needs --constituents)."),
+                 help="Write the large-R jets' PFCands / FatJetPFCands (the hx search reads them; default: on for "
+                      "dijet, off for lepton samples; --no-constituents keeps a dijet sample small)."),
 )
 #: options that only one kind of sample has (shown only in its --help)
 _KIND_OPTIONS = {

@@ -9,7 +9,8 @@ settings is an error rather than a silent mix.
 Sidecar keys readers rely on: ``process``, ``sample``, ``kind``, ``is_signal``,
 ``truth_process_id``, ``n_events``, ``cross_section_pb`` (this process, from a hard-process
 pilot), ``sample_cross_section_pb`` and ``equivalent_lumi_pb`` (the whole sample), ``seed``,
-``pythia_seed``, ``numpy_seed``, ``settings`` / ``base_settings`` (Pythia lines), ``mpi``, ``constituents``,
+``pythia_seed``, ``numpy_seed``, ``settings`` / ``base_settings`` (Pythia lines), ``mpi``, ``constituents``
+(whether PFCands are written: not part of the identity, since the events are the same either way),
 ``params`` (signal masses), ``versions``, ``sigma_gen_chunk_pb`` (Pythia's own estimate from
 the chunk), ``cpu_s`` (per stage) and ``chunk_config_hash`` (what resume compares).
 
@@ -56,8 +57,8 @@ class GeneratorOptions(StrictModel):
     lepton_min_pt_gev: float = Field(50.0, ge=0, description="SM lepton processes: hard-process e/mu pT cut")
     mpi: bool = Field(False, description="multiparton interactions (off as in the LHCO R&D sample)")
     constituents: bool | None = Field(None, description=(
-        "write the large-R jets' PFCands / FatJetPFCands (the Y -> X H search reads them); default: only for "
-        "the yxh_* signals, so the other searches' samples stay small (the hx background needs True)"))
+        "write the large-R jets' PFCands / FatJetPFCands (the Y -> X H search reads them); default: for dijet "
+        "samples (the hx background and signals), not for lepton ones; False keeps a dijet sample small"))
     pilot_events: int = Field(5000, ge=100, description="hard-process events per cross-section pilot")
     lumi_pb: float | None = Field(None, gt=0, description="SM lepton mix: target luminosity instead of --events")
     pythia_settings: list[str] = Field(default_factory=list, description=(
@@ -141,16 +142,18 @@ def _processes(kind: str, signal: str | None, options: GeneratorOptions) -> tupl
                                        options)
 
 
-def wants_constituents(sample: str, options: GeneratorOptions) -> bool:
-    """Whether a sample's files carry the large-R jet constituents (``options.constituents``, else
-    only the Y -> X H signals).
+def wants_constituents(kind: str, options: GeneratorOptions) -> bool:
+    """Whether a sample's files carry the large-R jet constituents: ``options.constituents``, else
+    the dijet kind (the hx search's QCD and signals are dijet samples), not the lepton kind.
 
-    >>> wants_constituents("yxh_2000_100", GeneratorOptions()), wants_constituents("qcd_dijet", GeneratorOptions())
+    >>> wants_constituents("dijet", GeneratorOptions()), wants_constituents("lepton", GeneratorOptions())
     (True, False)
+    >>> wants_constituents("dijet", GeneratorOptions(constituents=False))
+    False
     """
     if options.constituents is not None:
         return options.constituents
-    return sample.startswith("yxh_")
+    return kind == "dijet"
 
 
 def _with_settings(specs: list[ProcessSpec], options: GeneratorOptions) -> list[ProcessSpec]:
@@ -161,7 +164,7 @@ def _with_settings(specs: list[ProcessSpec], options: GeneratorOptions) -> list[
 
 def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[int], sigmas: list[tuple[float, float]],
           seed: int, out_dir: Path, options: GeneratorOptions) -> list[ChunkTask]:
-    constituents = wants_constituents(sample, options)
+    constituents = wants_constituents(kind, options)
     total_sigma = sum(s for s, _ in sigmas)
     total_events = sum(n_per_process)
     versions = package_versions(("adsearch", "awkward", "fastjet", "numpy", "pythia8mc", "uproot"))
@@ -174,8 +177,6 @@ def _plan(kind: str, sample: str, specs: list[ProcessSpec], n_per_process: list[
             identity = {"format": _FORMAT, "process": spec.name, "settings": list(spec.settings),
                         "lepton_min_pt_gev": spec.lepton_min_pt_gev, "index": index,
                         "n_events": n_chunk, "seed": seed, "chunk_events": options.chunk_events, "mpi": options.mpi}
-            if constituents:  # only when on: chunks written before the option (all with constituents) still resume
-                identity["constituents"] = True
             sidecar = {
                 **identity, "kind": kind, "sample": sample, "process_description": spec.description,
                 "truth_process_id": spec.truth_id, "is_signal": spec.is_signal, "params": spec.params,

@@ -89,12 +89,12 @@ def test_physlite_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_generated_sample_without_constituents_is_refused(tmp_path: Path) -> None:
-    """The generator writes PFCands only on request (and for yxh_* signals): a default QCD sample has
-    none, which the processor reports naming the file, while ``constituents=True`` carries them."""
+    """The generator's PFCands are optional (on by default for dijet samples): a QCD sample written
+    with ``constituents=False`` has none, which the processor reports naming the file."""
     from adsearch.generator import generate_sample
 
-    plain = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "plain", pilot_events=200).files[0]
-    with_pf = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "pf", pilot_events=200, constituents=True).files[0]
+    plain = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "plain", pilot_events=200, constituents=False).files[0]
+    with_pf = generate_sample("dijet", 60, seed=3, out_dir=tmp_path / "pf", pilot_events=200).files[0]
     plain_tree, pf_tree = uproot.open(plain)["Events"], uproot.open(with_pf)["Events"]
     assert not any(k.startswith(("PFCands_", "FatJetPFCands_")) for k in plain_tree.keys())
     assert {"PFCands_pt", "FatJetPFCands_pFCandsIdx"} <= set(pf_tree.keys())

@@ -17,8 +17,7 @@ from adsearch.processors.run import run_processor
 @pytest.mark.slow
 def test_hx_run_on_generated_samples(tmp_path: Path) -> None:
     samples = tmp_path / "samples"
-    generate_sample("dijet", 3000, seed=31, out_dir=samples / "background", chunk_events=1500, pilot_events=500,
-                    constituents=True)
+    generate_sample("dijet", 3000, seed=31, out_dir=samples / "background", chunk_events=1500, pilot_events=500)
     generate_sample("dijet", 400, seed=32, out_dir=samples / "yxh_2000_100", signal="yxh_2000_100", pilot_events=500)
     store = tmp_path / "hx.zarr"
     run_processor("hx", samples, store, config={"hbb_score_min": 0.0}, n_workers=0, progress=False)
