@@ -3,7 +3,9 @@
 For each window: the background template (:mod:`adsearch.searches.weak.templates`), the
 data-versus-template ensemble (5 folds, N members, every network a Dask task), a selection at
 each working point with each member, the bin-wise median spectrum, its strategy-B fit with the
-ensemble variance inside, and the merged signal-region bin's test.
+ensemble variance inside, and the merged signal-region bin's test. :func:`scan_many` runs the
+windows of many scans (the search and its validation instances) together: every template one
+Dask task, then every ensemble at once.
 """
 
 from __future__ import annotations
