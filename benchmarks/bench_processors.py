@@ -234,7 +234,7 @@ def _best(rounds: list[dict[str, tuple[float, float, int]]]) -> dict[str, tuple[
             for name in rounds[0]}
 
 
-def _ratio_rows(seeds: list[Path], work: Path, repeats: int) -> None:
+def _ratio_rows(seeds: list[Path], work: Path, repeats: int, xrootd: bool = True) -> None:
     """Print the small-file throughput table (module docstring) for local and XRootD inputs."""
     from adsearch.processors.xrootd_server import serve_folder, xrootd_binary
 
@@ -273,6 +273,8 @@ def _ratio_rows(seeds: list[Path], work: Path, repeats: int) -> None:
     local.mkdir(exist_ok=True)
     small, big = inputs(local)
     table("local", small, big, "local")
+    if not xrootd:
+        return
     if xrootd_binary() is None:
         print("  xrootd: skipped (no xrootd binary: apt-get install -y xrootd-server)")
         return
@@ -299,6 +301,7 @@ def main() -> None:
     parser.add_argument("--only-ratios", action="store_true",
                         help="only the small-file throughput table (ratios to bare coffea, per-unit fixed cost)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repetitions of the ratio table")
+    parser.add_argument("--local-only", action="store_true", help="the ratio table for local files only")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_processors_"))
@@ -306,7 +309,8 @@ def main() -> None:
     print(f"# bench_processors  workdir={work}  cpus={os.cpu_count()}  load={os.getloadavg()[0]:.1f}")
 
     if args.only_ratios:
-        _ratio_rows(_sample("lepton", args.input_lepton, work, args.seed_events), work, args.repeats)
+        _ratio_rows(_sample("lepton", args.input_lepton, work, args.seed_events), work, args.repeats,
+                    xrootd=not args.local_only)
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
         return

@@ -125,3 +125,17 @@ def test_bad_inputs_raise():
         ecdf_in_regions(np.ones(2), np.ones(2), np.ones(2), np.array([2000.0, 1500.0]))
     with pytest.raises(ValueError, match="equal length"):
         ecdf_in_regions(np.ones(2), np.ones(3), np.ones(2), EDGES_GEV)
+
+
+@pytest.mark.parametrize("n", [0, 1, 40_000, 70_000])
+def test_radix_sort_of_keys_equals_numpy_sort(n: int) -> None:
+    """The keys' radix sort (used from 32k keys) is np.sort, also when passes are skipped (few keys:
+    constant high digits) and for keys differing only in one digit."""
+    from adsearch.processors.ecdf import _radix_sort
+
+    rng = np.random.default_rng(n)
+    for keys in (rng.integers(0, 2**63, n, dtype=np.uint64),
+                 (rng.integers(0, 2**16, n, dtype=np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)):
+        ours = keys.copy()
+        _radix_sort(ours)
+        np.testing.assert_array_equal(ours, np.sort(keys))
