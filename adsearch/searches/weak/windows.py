@@ -156,9 +156,9 @@ def _template_task(
     return template, fold, time.perf_counter() - start
 
 
-def _scattered(client: Any | None, value: Any) -> Any:
-    """``value`` on the cluster once (a future the tasks that need it depend on), or as is."""
-    return value if client is None or value is None else client.scatter(value, hash=False)
+def _scattered(client: Any, value: Any) -> Any:
+    """``value`` on the cluster once (a future the tasks that need it depend on); None stays None."""
+    return None if value is None else client.scatter(value, hash=False)
 
 
 def scan_many(
@@ -172,30 +172,33 @@ def scan_many(
     one Dask task (:func:`adsearch.cluster.run_tasks`; each sample sent to the cluster once), and
     then every window's classifier ensemble is submitted at the same time (one client thread per
     window, each handing its networks to :mod:`adsearch.models.ensemble`), so the templates spread
-    over the workers and the networks of all windows fill them. Without a client the same steps
-    run here, in the same order and with the same seeds.
+    over the workers and the networks of all windows fill them. Without a client each window's
+    template is built and used in turn (one in memory at a time), with the same seeds: the same
+    results.
     """
-    sent: dict[int, Any] = {}  # one copy of each sample on the cluster (the simulation serves many instances)
-    for inst in instances:
-        for sample in (inst.data, inst.simulation):
-            if id(sample) not in sent:
-                sent[id(sample)] = _scattered(client, sample)
     windows = [[(r, f) for r in inst.config.regions() for f in inst.config.feature_sets] for inst in instances]
-    calls = [(r, f, inst.seed, inst.config, sent[id(inst.data)], sent[id(inst.simulation)])
-             for inst, win in zip(instances, windows) for r, f in win]
-    built = iter(run_tasks(_template_task, calls, client, gpu=True))
-    jobs = [(inst, *next(built), r, f) for inst, win in zip(instances, windows) for r, f in win]
+    pairs = [(inst, r, f) for inst, win in zip(instances, windows) for r, f in win]
 
-    def classify(job: tuple[Any, ...]) -> WindowResult:
-        inst, template, fold, seconds, region, feature_set = job
+    def classify(inst: ScanInstance, built: tuple[Template, np.ndarray, float], region: SlidingRegion,
+                 feature_set: str) -> WindowResult:
+        template, fold, seconds = built
         return classify_window(inst.data, template, fold, region, feature_set, inst.config, client, seed=inst.seed,
                                template_seconds=seconds)
 
-    if client is None:
-        results = iter([classify(job) for job in _tracked(jobs, progress, description)])
+    if client is None:  # window by window: one template in memory at a time
+        results = iter([classify(inst, _template_task(r, f, inst.seed, inst.config, inst.data, inst.simulation), r, f)
+                        for inst, r, f in _tracked(pairs, progress, description)])
     else:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 64))) as pool:
-            results = iter(list(_tracked(pool.map(classify, jobs), progress, description, total=len(jobs))))
+        sent: dict[int, Any] = {}  # one copy of each sample on the cluster (the simulation serves many instances)
+        for inst in instances:
+            for sample in (inst.data, inst.simulation):
+                if id(sample) not in sent:
+                    sent[id(sample)] = _scattered(client, sample)
+        calls = [(r, f, inst.seed, inst.config, sent[id(inst.data)], sent[id(inst.simulation)]) for inst, r, f in pairs]
+        built = run_tasks(_template_task, calls, client, gpu=True)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(pairs), 64))) as pool:
+            futures = [pool.submit(classify, inst, b, r, f) for (inst, r, f), b in zip(pairs, built)]
+            results = iter([f.result() for f in _tracked(futures, progress, description, total=len(futures))])
     return [[next(results) for _ in win] for win in windows]
 
 
