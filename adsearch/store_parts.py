@@ -4,7 +4,7 @@ A part is plain files below ``STORE/_parts/<dataset>/<unit>/``: ``columns.npz`` 
 columns; ``columns.npz.zst`` when it travelled compressed from a worker to the client) and the
 RMM as finished Zarr chunks ``rmm_<i>`` of ``RMM_CHUNK_ROWS`` rows each (the last one
 zero-padded), encoded with the dataset array's codec. A part is complete once its commit marker
-``<unit>.commit`` exists, written last.
+``<unit>.commit`` exists, written last (the unit's records and cutflow as JSON).
 
 :func:`encode_part` builds those files as bytes, so the same part is either written by the worker
 (shared disk, :func:`write_part`) or sent to the client, which writes it (no shared disk,

@@ -8,6 +8,7 @@
 - :mod:`~adsearch.processors.overlap`: ATLAS-order overlap removal (numba)
 - :mod:`~adsearch.processors.rmm`, :mod:`~adsearch.processors.ecdf`: numba kernels
 - :mod:`~adsearch.processors.run`: ``run_processor`` (coffea Runner on Dask), ``cli``: ``adsearch process``
+  (:mod:`~adsearch.processors.prefetch`: a unit's branches in one bulk read; ``plan``: ``--dry-run``)
 """
 
 from __future__ import annotations
