@@ -18,7 +18,7 @@ from adsearch.searches.autoencoder.regions import AnomalyRegion  # noqa: E402
 from adsearch.searches.common.sensitivity import BenchmarkSensitivity  # noqa: E402
 from adsearch.searches.autoencoder.spectra import SpectrumResult  # noqa: E402
 from adsearch.stats.limits import LimitPoint  # noqa: E402
-from adsearch.stats.plots import plot_limits  # noqa: E402
+from adsearch.stats.plots import experiment_label, per_bin_scale, plot_limits, save_figure  # noqa: E402
 
 if TYPE_CHECKING:
     from adsearch.searches.autoencoder.data import SampleColumns
@@ -59,28 +59,38 @@ def plot_scores(
     ax.set_ylim(0.5, 300.0 * max(1, data_scores.size / 20))  # headroom for the legend
     ax.set_xlabel("anomaly score ln(MSE)")
     ax.set_ylabel("events")
-    ax.legend(fontsize=10, loc="upper left", ncol=2)
-    ax.set_title(f"adsearch generated data, √s = 13 TeV, {luminosity_ipb:.3g} pb$^{{-1}}$", fontsize=12)
+    ax.legend(fontsize=10, loc="upper right", ncol=2)
+    experiment_label(ax, luminosity_ipb)
     return fig
 
 
-def plot_region_spectra(results: Sequence[SpectrumResult], region: str) -> plt.Figure:
-    """3x3 grid: each spectrum with its 5-parameter fit, BumpHunter window, and pulls."""
+def plot_region_spectra(results: Sequence[SpectrumResult], region: str, luminosity_ipb: float | None = None) -> plt.Figure:
+    """Grid of up to 3x3 spectra: each with its 5-parameter fit, BumpHunter window, and pulls;
+    events per GeV (the resolution binning varies); a spectrum without a fit says why in its pull
+    panel. Only as many panels as spectra."""
     plt.style.use(hep.style.ATLAS)
-    fig = plt.figure(figsize=(18, 16))
-    outer = fig.add_gridspec(3, 3, hspace=0.35, wspace=0.3)
-    for idx, res in enumerate(results[:9]):
+    shown = list(results[:9])
+    n_rows = max(1, -(-len(shown) // 3))
+    fig = plt.figure(figsize=(18, 16 * n_rows / 3))
+    outer = fig.add_gridspec(n_rows, 3, hspace=0.35, wspace=0.3)
+    for idx, res in enumerate(shown):
         inner = outer[idx // 3, idx % 3].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.05)
         ax, rax = fig.add_subplot(inner[0]), fig.add_subplot(inner[1])
         edges, counts = res.edges_gev / 1000.0, res.counts
-        hep.histplot(counts, edges, ax=ax, histtype="errorbar", color="black", label="data", yerr=np.sqrt(counts))
+        scale, ylabel = per_bin_scale(res.edges_gev)
+        hep.histplot(counts / scale, edges, ax=ax, histtype="errorbar", color="black", label="data",
+                     yerr=np.sqrt(counts) / scale)
         if res.fit is not None and res.fit.converged:
             exp, sig = res.fit.expected, res.fit.sigma
-            hep.histplot(exp, edges, ax=ax, color="tab:red", label="5-par fit")
-            ax.stairs(exp + sig, edges, baseline=exp - sig, fill=True, alpha=0.3, color="tab:red")
+            hep.histplot(exp / scale, edges, ax=ax, color="tab:red", label="5-par fit")
+            ax.stairs((exp + sig) / scale, edges, baseline=(exp - sig) / scale, fill=True, alpha=0.3, color="tab:red")
             with np.errstate(divide="ignore", invalid="ignore"):
                 pull = np.where(exp > 0, (counts - exp) / np.sqrt(exp), 0.0)
             rax.stairs(pull, edges, fill=True, color="tab:blue")
+        else:
+            rax.text(0.5, 0.5, f"no fit: {res.status}", transform=rax.transAxes, ha="center", va="center",
+                     fontsize=9, color="tab:red", wrap=True)
+        ax.set_ylabel(ylabel, fontsize=11)
         if res.bumphunt is not None:
             bh = res.bumphunt
             ax.axvspan(bh.lo_gev / 1000.0, bh.hi_gev / 1000.0, color="tab:green", alpha=0.2,
@@ -99,11 +109,12 @@ def plot_region_spectra(results: Sequence[SpectrumResult], region: str) -> plt.F
         rax.set_xlabel("mass [TeV]", fontsize=11)
         rax.set_ylabel("pull", fontsize=10)
         rax.tick_params(labelsize=10)
-    fig.suptitle(f"Anomaly region {region}", fontsize=16)
+    lumi = "" if luminosity_ipb is None else f", $\\sqrt{{s}}$ = 13 TeV, {luminosity_ipb / 1000.0:.3g} fb$^{{-1}}$"
+    fig.suptitle(f"Anomaly region {region}{lumi}", fontsize=16)
     return fig
 
 
-def plot_delta_z(points: Sequence[BenchmarkSensitivity]) -> plt.Figure:
+def plot_delta_z(points: Sequence[BenchmarkSensitivity], luminosity_ipb: float | None = None) -> plt.Figure:
     """Delta-Z (%) versus signal mass, a line per (benchmark model, region)."""
     plt.style.use(hep.style.ATLAS)
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -119,28 +130,30 @@ def plot_delta_z(points: Sequence[BenchmarkSensitivity]) -> plt.Figure:
     ax.set_xlabel("signal peak mass [TeV]")
     ax.set_ylabel(r"$\Delta Z$ [%]")
     ax.legend(fontsize=10)
+    experiment_label(ax, luminosity_ipb)
     return fig
 
 
 def save_all(
     summary: SearchSummary, data: SampleColumns, signals: dict[str, SampleColumns], plot_dir: str | Path
 ) -> list[str]:
-    """Write every figure of a finished search as PNG into ``plot_dir``; return the file names."""
+    """Write every figure of a finished search into ``plot_dir`` (PNG + PDF, 150 dpi); return the
+    PNG file names."""
     plot_dir = Path(plot_dir)
     written = []
+    lumi = summary.luminosity_ipb
 
     def _save(fig: plt.Figure, name: str) -> None:
-        fig.savefig(plot_dir / name, dpi=80, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, plot_dir / name.removesuffix(".png"))
         written.append(name)
 
     bench = {name: sig.scores for name, sig in signals.items()}
-    _save(plot_scores(data.scores, bench, summary.regions, summary.luminosity_ipb), "anomaly_scores.png")
+    _save(plot_scores(data.scores, bench, summary.regions, lumi), "anomaly_scores.png")
     for region in summary.regions:
         results = [s for s in summary.spectra if s.region == region.label]
-        _save(plot_region_spectra(results, region.label), f"spectra_{region.label}.png")
+        _save(plot_region_spectra(results, region.label, lumi), f"spectra_{region.label}.png")
     if summary.sensitivity:
-        _save(plot_delta_z(summary.sensitivity), "delta_z.png")
+        _save(plot_delta_z(summary.sensitivity, lumi), "delta_z.png")
     for res in summary.spectra:
         for width, points in res.limits.items():
             if not points:
@@ -149,6 +162,7 @@ def save_all(
                 [LimitPoint(**p) for p in points], scale=1.0 / summary.luminosity_ipb,
                 ylabel=r"95% CL limit on $\sigma_{vis}$ [pb]",
                 title=f"Gaussian signal, width {float(width):.0%} + resolution: {res.spectrum}, region {res.region}",
+                lumi_ipb=lumi,
             )
             _save(fig, f"limits_{res.region}_{res.spectrum}_w{width}.png")
     return written
