@@ -135,6 +135,10 @@ def run_window(
                            keep_scores=keep_scores, template_seconds=time.perf_counter() - start)
 
 
+#: windows whose templates are built (as tasks) and held on the client together
+TEMPLATE_BATCH = 256
+
+
 class ScanInstance(NamedTuple):
     """One full scan to run: its data, the SALAD simulation (or None), the seed offset of the chain
     (validation instances move it) and the config (validation instances may use fewer members)."""
@@ -194,11 +198,17 @@ def scan_many(
             for sample in (inst.data, inst.simulation):
                 if id(sample) not in sent:
                     sent[id(sample)] = _scattered(client, sample)
-        calls = [(r, f, inst.seed, inst.config, sent[id(inst.data)], sent[id(inst.simulation)]) for inst, r, f in pairs]
-        built = run_tasks(_template_task, calls, client, gpu=True)
-        with ThreadPoolExecutor(max_workers=max(1, min(len(pairs), 64))) as pool:
-            futures = [pool.submit(classify, inst, b, r, f) for (inst, r, f), b in zip(pairs, built)]
-            results = iter([f.result() for f in _tracked(futures, progress, description, total=len(futures))])
+        done: list[WindowResult] = []
+        # batches of windows bound the templates held here at once (a full scan's 1,302 would be GBs)
+        for start in range(0, len(pairs), TEMPLATE_BATCH):
+            batch = pairs[start:start + TEMPLATE_BATCH]
+            calls = [(r, f, inst.seed, inst.config, sent[id(inst.data)], sent[id(inst.simulation)])
+                     for inst, r, f in batch]
+            built = run_tasks(_template_task, calls, client, gpu=True)
+            with ThreadPoolExecutor(max_workers=max(1, min(len(batch), 64))) as pool:
+                futures = [pool.submit(classify, inst, b, r, f) for (inst, r, f), b in zip(batch, built)]
+                done += [f.result() for f in _tracked(futures, progress, description, total=len(futures))]
+        results = iter(done)
     return [[next(results) for _ in win] for win in windows]
 
 

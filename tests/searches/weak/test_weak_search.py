@@ -206,11 +206,14 @@ def test_injection_limits_rerun_the_chain_and_order_the_band(weak_store: Path, t
 
 
 @pytest.mark.slow  # ~80 s at load 10 (two worker processes import TensorFlow and trace)
-def test_templates_and_validation_instances_run_as_dask_tasks_with_the_in_process_result(weak_store: Path) -> None:
+def test_templates_and_validation_instances_run_as_dask_tasks_with_the_in_process_result(
+    weak_store: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The search's window and both DOWN-UP-SAMPLING instances: templates, flow-matching models
-    and networks on a 2-process LocalCluster give what the same run gives in this process."""
+    and networks on a 2-process LocalCluster give what the same run gives in this process (the
+    cluster run in template batches of 2, so the 3 windows take two batches)."""
     from adsearch.cluster import dask_client
-    from adsearch.searches.weak import weak_search
+    from adsearch.searches.weak import weak_search, windows as weak_windows
 
     config = WeakSearchConfig.model_validate({
         "signal_datasets": ["signal"], "inject_xsec_pb": {"signal": 5.0}, "signal_regions_gev": [[2600.0, 3200.0]],
@@ -219,6 +222,7 @@ def test_templates_and_validation_instances_run_as_dask_tasks_with_the_in_proces
         "validation": {"samples": ["down_up_sampling"], "instances": 2,
                        "down_up": {"fraction": 0.2, "model": {"max_epochs": 2}}}})
     here = weak_search(weak_store, config, progress=False)
+    monkeypatch.setattr(weak_windows, "TEMPLATE_BATCH", 2)
     with dask_client(n_workers=2) as client:
         workers = set(client.scheduler_info()["workers"])
         there = weak_search(weak_store, config, client=client, progress=False)
