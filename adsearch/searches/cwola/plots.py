@@ -18,16 +18,12 @@ import mplhep as hep  # noqa: E402
 import numpy as np  # noqa: E402
 
 from adsearch.searches.cwola.hunt import MAP_EDGES_GEV, RegionResult  # noqa: E402
-from adsearch.stats.plots import plot_spectrum_fit  # noqa: E402
+from adsearch.stats.plots import experiment_label, plot_spectrum_fit, save_figure  # noqa: E402
 
 if TYPE_CHECKING:
     from adsearch.searches.cwola.pipeline import CWoLaResult
 
 __all__ = ["plot_efficiency_map", "save_all"]
-
-
-def _label(ax: plt.Axes, lumi_ipb: float) -> None:
-    hep.atlas.label(ax=ax, data=True, text="Simulation Internal", lumi=f"{lumi_ipb / 1000.0:.3g}", com=13, fontsize=11)
 
 
 def plot_efficiency_map(region: RegionResult, lumi_ipb: float) -> plt.Figure:
@@ -41,7 +37,7 @@ def plot_efficiency_map(region: RegionResult, lumi_ipb: float) -> plt.Figure:
     ax.set_xlabel(r"$m_{J1}$ [GeV]")
     ax.set_ylabel(r"$m_{J2}$ [GeV]")
     ax.set_title(f"region {region.index}: {lo / 1000:.2f}-{hi / 1000:.2f} TeV", fontsize=11, loc="right")
-    _label(ax, lumi_ipb)
+    experiment_label(ax, lumi_ipb)
     return fig
 
 
@@ -50,10 +46,7 @@ def save_all(result: CWoLaResult, out: Path, lumi_ipb: float) -> list[Path]:
     written = []
     for region in result.regions:
         fig = plot_efficiency_map(region, lumi_ipb)
-        path = out / f"efficiency_map_region{region.index}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out / f"efficiency_map_region{region.index}")[0])  # PNG + PDF, 150 dpi
         for spectrum in region.spectra:
             if spectrum.fit.fit is None or not spectrum.fit.fit.converged:
                 continue
@@ -66,8 +59,5 @@ def save_all(result: CWoLaResult, out: Path, lumi_ipb: float) -> list[Path]:
                 title=f"region {region.index}, {spectrum.label}: fit SR (shaded) Z = {z}",
                 xlabel=r"$m_{JJ}$ [TeV]", lumi_ipb=lumi_ipb)
             tag = spectrum.label.replace(" ", "_")
-            path = out / f"mjj_region{region.index}_{tag}.png"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            written.append(path)
+            written.append(save_figure(fig, out / f"mjj_region{region.index}_{tag}")[0])
     return written
