@@ -16,7 +16,7 @@ Run: ``python benchmarks/bench_weak.py [--rows N]``. Toy sideband / signal-regio
   toy dijet samples, SALAD, 2 signal regions x 2 instances, N = 2 (published network settings),
   in this process and on a 2-worker embedded cluster; the wall time a two-wave model (every
   template task, then every network task, spread over the workers) predicts for it, from the
-  template and network task times measured in that scan;
+  template and network task times measured in that scan (in the scan's batches of 256 windows);
 - the full scan: 7 regions x 3 feature sets x 2 templates, N = 10 (50 networks per window),
   each window once for the search and 10 instances x 3 validation samples: 1,302 windows, on
   100 cores by the same model, from the measured task times (the template time the mean of a
@@ -40,7 +40,7 @@ from adsearch.models.weak import WeakConfig, cross_validated_scores, training_ar
 from adsearch.models.ensemble import fold_of_ids
 from adsearch.searches.common.samples import Sample
 from adsearch.searches.weak.config import WeakSearchConfig
-from adsearch.searches.weak.windows import ScanInstance, scan_many
+from adsearch.searches.weak.windows import TEMPLATE_BATCH, ScanInstance, scan_many
 
 
 def toy(rows: int, seed: int, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +63,13 @@ def rate(n: float, seconds: float) -> str:
 
 
 def two_waves(n_templates: int, n_networks: int, t_template: float, t_network: float, cores: int) -> float:
-    """Wall time of every template task, then every network task, each spread over ``cores``."""
-    return math.ceil(n_templates / cores) * t_template + math.ceil(n_networks / cores) * t_network
+    """Wall time of every template task, then every network task, each spread over ``cores``, in
+    the scan's batches of ``TEMPLATE_BATCH`` windows."""
+    total, per_window = 0.0, n_networks / n_templates
+    for start in range(0, n_templates, TEMPLATE_BATCH):
+        n = min(TEMPLATE_BATCH, n_templates - start)
+        total += math.ceil(n / cores) * t_template + math.ceil(n * per_window / cores) * t_network
+    return total
 
 
 def toy_sample(rows: int, seed: int, mass_scale: float = 1.0) -> Sample:
