@@ -60,9 +60,10 @@ def make_report(
     pkl, root = write_histograms(records, out)
     plots = []
     for png in sorted((search_dir / "plots").glob("*.png")):
-        target = out / "search_plots" / png.name
-        target.parent.mkdir(exist_ok=True)
-        shutil.copy2(png, target)
+        (out / "search_plots").mkdir(exist_ok=True)
+        for source in (png, png.with_suffix(".pdf")):  # the search's PDF beside its PNG, where it wrote one
+            if source.is_file():
+                shutil.copy2(source, out / "search_plots" / source.name)
         plots.append(f"search_plots/{png.name}")
     index = ReportIndex(
         search=kind, title=records.title, luminosity_ipb=records.luminosity_ipb, headline=records.headline,
@@ -85,5 +86,5 @@ def make_report(
     )
     write_json(out / "report.json", index.model_dump(mode="json"))
     write_json(out / "report.schema.json", ReportIndex.model_json_schema())
-    (out / "index.html").write_text(render_html(index))
+    (out / "index.html").write_text(render_html(index, out))
     return out / "index.html"

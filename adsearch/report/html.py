@@ -48,8 +48,9 @@ def _figure(src: str, caption: str, links: list[tuple[str, str]]) -> str:
             f"<figcaption>{_e(caption)}<br>{link_html}</figcaption></figure>")
 
 
-def render_html(index: ReportIndex) -> str:
-    """The report page for ``index`` (paths in it are relative to the page)."""
+def render_html(index: ReportIndex, report_dir: str | Path | None = None) -> str:
+    """The report page for ``index`` (paths in it are relative to the page); ``report_dir``: the
+    folder it is written to, to link the PDFs of the search's own figures that exist there."""
     prov = index.provenance
     lines = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>adsearch report: {_e(index.title)}</title><style>{_STYLE}</style></head><body>",
@@ -95,6 +96,8 @@ def render_html(index: ReportIndex) -> str:
                                                                         if len(ws) > 3 else [])))
     if index.search_plots:
         lines.append("<h2>The search's own figures</h2>")
-        lines += [_figure(p, Path(p).stem.replace("_", " "), []) for p in index.search_plots]
+        for p in index.search_plots:
+            pdf = str(Path(p).with_suffix(".pdf"))
+            lines.append(_figure(p, Path(p).stem.replace("_", " "), [("PDF", pdf)] if report_dir is not None and (Path(report_dir) / pdf).is_file() else []))
     lines.append("</body></html>")
     return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ def ae_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     fig.savefig(search / "plots" / "anomaly_scores.png", dpi=150)
+    fig.savefig(search / "plots" / "anomaly_scores.pdf")
     plt.close(fig)
     results = {"luminosity_ipb": 139.0, "n_data": int(m.size), "n_injected": {}, "max_global_z": fitted.global_z,
                "regions": [{"label": "10 pb", "threshold": -9.1, "n_selected": 3060},

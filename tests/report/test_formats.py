@@ -65,6 +65,9 @@ def test_every_figure_is_png_and_pdf_at_150_dpi(ae_report: Path, cwola_report: P
         for png in fitted + [lim["figure_png"] for lim in index["limits"]]:
             assert (report / png).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
         assert all(s["figure_pdf"] is None for s in unfitted)
+    # the search's own figures come with their PDFs, linked from the page
+    assert (ae_report / "search_plots" / "anomaly_scores.pdf").read_bytes()[:4] == b"%PDF"
+    assert 'href="search_plots/anomaly_scores.pdf"' in (ae_report / "index.html").read_text()
 
 
 def test_hx_report_has_one_spectrum_per_mx_bin(hx_report: Path) -> None:
