@@ -88,16 +88,17 @@ def plot_region_spectra(results: Sequence[SpectrumResult], region: str, luminosi
                 pull = np.where(exp > 0, (counts - exp) / np.sqrt(exp), 0.0)
             rax.stairs(pull, edges, fill=True, color="tab:blue")
         else:
-            rax.text(0.5, 0.5, f"no fit: {res.status}", transform=rax.transAxes, ha="center", va="center",
+            rax.text(0.5, 0.75, f"no fit: {res.status}", transform=rax.transAxes, ha="center", va="center",
                      fontsize=9, color="tab:red", wrap=True)
         ax.set_ylabel(ylabel, fontsize=11)
         if res.bumphunt is not None:
             bh = res.bumphunt
             ax.axvspan(bh.lo_gev / 1000.0, bh.hi_gev / 1000.0, color="tab:green", alpha=0.2,
                        label=f"BH: global {bh.global_z:.1f}$\\sigma$")
-        if counts.sum() > 0:
+        density = counts / scale
+        if (density > 0).any():  # an empty spectrum stays linear
             ax.set_yscale("log")
-            ax.set_ylim(bottom=0.5)
+            ax.set_ylim(bottom=0.5 * density[density > 0].min())
         ax.set_title(f"{_SPECTRUM_LABELS.get(res.spectrum, res.spectrum)} [{res.status if res.status != 'ok' else region}]",
                      fontsize=12)
         ax.legend(fontsize=9)
