@@ -329,6 +329,8 @@ def _hx(results: dict[str, Any]) -> SearchRecords:
             if fitted:
                 spec.background = background[i]
                 spec.covariance = _refit_covariance(spec)
+                if spec.covariance is not None:  # the figure's fit band
+                    spec.background_sigma = np.sqrt(np.clip(np.diag(spec.covariance), 0.0, None))
             if best and fitted:
                 spec.window_gev, spec.z = (hunt["my_lo_gev"], hunt["my_hi_gev"]), _finite(hunt["global_z"])
             rec.spectra.append(spec)
