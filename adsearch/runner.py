@@ -323,7 +323,8 @@ def _stage_report(run: _Run) -> str:
     pages = []
     for name in run.config.passes:
         make_report(run.config.search, run.out / "search" / name, run.out / "report" / name, cutflows=cutflows,
-                    provenance={**provenance, "pass": name, "search_config": run.config.pass_config(name)})
+                    provenance={**provenance, "pass": name, "search_config": run.config.pass_config(name)},
+                    client=run.client)
         pages.append(name)
     links = "".join(f'<li><a href="{n}/index.html">{n}</a></li>' for n in pages)
     (run.out / "report" / "index.html").write_text(
@@ -337,7 +338,7 @@ _RUNNERS: dict[str, Callable[[_Run], str]] = {
     "generate": _stage_generate, "process": _stage_process, "train": _stage_train, "score": _stage_score,
     "search": _stage_search, "report": _stage_report,
 }
-_NEEDS_CLIENT = {"process", "train", "score", "search"}
+_NEEDS_CLIENT = {"process", "train", "score", "search", "report"}  # the report draws its figures on the workers
 
 
 def _used(run: _Run, stage: str) -> bool:

@@ -25,7 +25,8 @@ from adsearch.stats.bumphunter import BumpHuntResult  # noqa: E402
 from adsearch.stats.limits import LimitPoint  # noqa: E402
 from adsearch.stats.significance import z_observed  # noqa: E402
 
-__all__ = ["plot_spectrum_fit", "plot_bumphunt", "plot_limits", "save_figure", "per_bin_scale", "experiment_label"]
+__all__ = ["plot_spectrum_fit", "plot_bumphunt", "plot_limits", "render_figure", "save_figure", "per_bin_scale",
+           "experiment_label"]
 
 
 def _ratio_axes(title: str | None) -> tuple[Figure, plt.Axes, plt.Axes]:
@@ -67,18 +68,38 @@ def per_bin_scale(edges_gev: np.ndarray) -> tuple[np.ndarray, str]:
     return widths, "events / GeV"
 
 
-def save_figure(fig: Figure, stem: str | Path, dpi: int = 150, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
-    """Write ``stem``.png (``dpi``, >= 150 for print) and ``stem``.pdf, close the figure, return the paths."""
+def render_figure(fig: Figure, dpi: int = 150, formats: Sequence[str] = ("png", "pdf")) -> dict[str, bytes]:
+    """{format: file bytes} of ``fig`` (``dpi`` >= 150 for print), the figure closed: for figures
+    drawn on cluster workers, whose files the client writes.
+
+    >>> fig, ax = plt.subplots()
+    >>> sorted((k, v[:4]) for k, v in render_figure(fig).items())
+    [('pdf', b'%PDF'), ('png', b'\x89PNG')]
+    """
+    import io
+
     if dpi < 150:
         raise ValueError(f"figures are written at >= 150 dpi, got {dpi}")
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.parent / f"{stem.name}.{ext}" for ext in formats]  # stems may hold dots
     # the tight box once for every format (bbox_inches="tight" draws the figure again per file)
     bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)  # 0.1 inch: savefig's own padding
-    for path in paths:
-        fig.savefig(path, dpi=dpi, bbox_inches=bbox)
+    out = {}
+    for ext in formats:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=dpi, bbox_inches=bbox)
+        out[ext] = buffer.getvalue()
     plt.close(fig)
+    return out
+
+
+def save_figure(fig: Figure, stem: str | Path, dpi: int = 150, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Write ``stem``.png (``dpi``, >= 150 for print) and ``stem``.pdf, close the figure, return the paths."""
+    stem = Path(stem)
+    rendered = render_figure(fig, dpi, formats)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext, data in rendered.items():
+        paths.append(stem.parent / f"{stem.name}.{ext}")  # stems may hold dots
+        paths[-1].write_bytes(data)
     return paths
 
 

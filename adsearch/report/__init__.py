@@ -27,12 +27,12 @@ __all__ = ["make_report", "SEARCH_KINDS", "SearchRecords", "search_records"]
 
 def make_report(
     kind: str, search_dir: str | Path, report_dir: str | Path, *, cutflows: dict[str, dict[str, Any]] | None = None,
-    provenance: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None, client: Any = None,
 ) -> Path:
     """Write the report of the ``kind`` search whose outputs are in ``search_dir``; returns index.html.
 
     ``cutflows``: dataset -> processor cutflow dict (the store's); ``provenance``: the run record
-    (defaults to the one in results.json).
+    (defaults to the one in results.json); ``client``: a Dask client the figures are drawn on.
 
     >>> page = make_report("cwola", "hunt", "hunt/report")   # doctest: +SKIP
     >>> page.name                                             # doctest: +SKIP
@@ -53,7 +53,7 @@ def make_report(
     results = json.loads(results_path.read_text())
     records = search_records(kind, results)
     out.mkdir(parents=True, exist_ok=True)
-    figures = write_figures(records, out)
+    figures = write_figures(records, out, client=client)
     workspaces = write_workspaces(records, out)
     spectrum_ws = {w.key: w.path for w in workspaces if w.kind == "spectrum"}
     hepdata = write_hepdata(records, out)

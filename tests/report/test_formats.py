@@ -80,3 +80,21 @@ def test_hx_report_has_one_spectrum_per_mx_bin(hx_report: Path) -> None:
     (limits,) = [t for t in index["tables"] if t["key"] == "injection_limits"]
     assert limits["rows"] == [["inclusive", "0.8", "0.6", "0.3", "0.4", "0.9", "1.3", "0.5"]]
     assert (hx_report / "hepdata" / "injection_limits.yaml").is_file()
+
+
+def test_figures_drawn_on_cluster_workers_equal_the_local_ones(cwola_report: Path, tmp_path: Path) -> None:
+    """With a client the report's figures are Dask tasks returning the files' bytes (no shared disk
+    needed); the PNGs are the same bytes as those drawn in this process."""
+    from adsearch.cluster import cluster_client
+    from adsearch.cluster_spec import ClusterSpec
+    from adsearch.report.figures import write_figures
+    from adsearch.report.records import search_records
+
+    records = search_records("cwola", json.loads((cwola_report.parent / "results.json").read_text()))
+    with cluster_client(ClusterSpec.parse("local")) as client:
+        figures = write_figures(records, tmp_path, client=client)
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert figures and set(figures) == {s.key for s in records.spectra}
+    for key, png in figures.items():
+        assert (tmp_path / png).read_bytes() == (cwola_report / png).read_bytes(), key
+        assert (tmp_path / png).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
