@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adsearch.models.vrnn import VRNNConfig, preprocess, train_vrnn, vrnn_ensemble_scores
+from adsearch.models.vrnn import VRNNConfig, VRNNModel, initial_weights, preprocess, train_vrnn, vrnn_ensemble_scores
 from adsearch.models.vrnn_preprocessing import kt_distances
 
 N = 8
@@ -51,6 +51,70 @@ def test_preprocessing_sets_the_reference_frame() -> None:
     moved[..., 0] *= 2.0
     moved[..., 2] += 1.0
     np.testing.assert_allclose(preprocess(moved)[0], x, atol=2e-4)
+
+
+def test_preprocessing_uses_constituent_masses_and_ignores_padding() -> None:
+    """Massive constituents keep their mass in units of the jet's (m_i * 0.25 / m_jet: a massless
+    four-vector would break it); jets of any multiplicity reach the reference frame exactly; padding
+    slots stay zero and do not enter the jet sum."""
+    rng = np.random.default_rng(4)
+    jets = _jets(60, 2, rng)
+    jets[..., 3] = np.where(jets[..., 0] > 0, rng.uniform(0.1, 2.0, jets.shape[:2]), 0.0)
+    jets[:20, 3:] = 0.0  # 20 jets with 3 real constituents, the rest with N - 2
+    x, mask = preprocess(jets.astype(np.float64).astype(np.float32))
+    np.testing.assert_array_equal(mask.sum(1), np.where(np.arange(60) < 20, 3, N - 2))
+    assert np.all(x[~mask] == 0)
+    total = x.astype(np.float64).sum(axis=1)
+    np.testing.assert_allclose(total[:, 0], 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.sqrt(total[:, 0] ** 2 - np.sum(total[:, 1:] ** 2, 1)), 0.25, rtol=1e-4)
+    pt, eta, phi, m = (jets[..., k].astype(np.float64) for k in range(4))
+    p = np.stack([np.sqrt((pt * np.cosh(eta)) ** 2 + m * m), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], -1)
+    p = p * (pt > 0)[..., None]
+    jet_mass = np.sqrt(p[..., 0].sum(1) ** 2 - np.sum(p[..., 1:].sum(1) ** 2, 1))
+    x64 = x.astype(np.float64)
+    m2 = x64[..., 0] ** 2 - np.sum(x64[..., 1:] ** 2, -1)
+    np.testing.assert_allclose(np.sqrt(np.maximum(m2[mask], 0)), (m * 0.25 / jet_mass[:, None])[mask], atol=2e-4)
+
+
+def _reference_kl(weights: dict[str, np.ndarray], x: np.ndarray, cfg: VRNNConfig) -> np.ndarray:
+    """An independent numpy pass of the network (z = mean of q): per-step KL, zero at padding."""
+    def dense(name: str, a: np.ndarray, act: bool = True) -> np.ndarray:
+        y = a @ weights[f"{name}/w"] + weights[f"{name}/b"]
+        return np.maximum(y, 0) if act else y
+
+    def sigmoid(a: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-a))
+
+    h = c = np.zeros((len(x), cfg.hidden))
+    kl = np.zeros(x.shape[:2])
+    for t in range(x.shape[1]):
+        real = (x[:, t, 0] > 0)[:, None]
+        fx, hp = dense("phi_x", x[:, t]), dense("prior", h)
+        mu_p, ls_p = dense("prior_mu", hp, False), np.clip(dense("prior_ls", hp, False), -6, 6)
+        he = dense("enc", np.concatenate([fx, h], 1))
+        mu_q, ls_q = dense("enc_mu", he, False), np.clip(dense("enc_ls", he, False), -6, 6)
+        step = ls_p - ls_q + (np.exp(2 * ls_q) + (mu_q - mu_p) ** 2) / (2 * np.exp(2 * ls_p)) - 0.5
+        kl[:, t] = step.sum(1) * real[:, 0]
+        gates = dense("lstm", np.concatenate([fx, dense("phi_z", mu_q), h], 1), False)
+        i, f, g, o = np.split(gates, 4, axis=1)
+        c_new = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h, c = np.where(real, sigmoid(o) * np.tanh(c_new), h), np.where(real, c_new, c)
+    return kl
+
+
+def test_jet_kl_is_the_mean_over_its_real_constituents() -> None:
+    """The score's mean_t KL runs over the jet's real constituents only: padded steps neither add
+    KL nor count in the mean (a mean over the padded length would score low-multiplicity jets lower)."""
+    rng = np.random.default_rng(5)
+    jets = _jets(40, 2, rng)
+    jets[:20, 3:] = 0.0
+    x, mask = preprocess(jets)
+    model = VRNNModel(SMALL, initial_weights(SMALL, 11), N)
+    _, kl = model.losses(x)
+    per_step = _reference_kl(model.weights, x.astype(np.float64), SMALL)
+    assert np.all(per_step[~mask] == 0) and np.all(per_step[mask] > 0)
+    np.testing.assert_allclose(kl, per_step.sum(1) / mask.sum(1), rtol=1e-4, atol=1e-6)
+    assert not np.allclose(kl[:20], per_step[:20].sum(1) / N, rtol=1e-2)  # the padded-length mean differs
 
 
 def test_kt_ordering_reorders_the_same_constituents() -> None:
