@@ -249,7 +249,13 @@ def sample_folder(kind: str, spec: SampleSpec, seed: int, cache: Path | None) ->
     """
     if cache is None:
         return None
-    options = {k: v for k, v in spec.options.items() if k != "progress"}  # progress does not change the events
+    from adsearch.config import load_config
+    from adsearch.generator.sample import GeneratorOptions, wants_constituents
+
+    # every generator option with its default filled in (a changed default is another sample);
+    # progress does not change the events
+    resolved = load_config(GeneratorOptions, dict(spec.options))
+    options = {**resolved.model_dump(exclude={"progress"}), "constituents": wants_constituents(kind, resolved)}
     name = f"{spec.signal or kind + '_sm'}_s{seed}"
     return Path(cache) / f"{name}_{_key(kind, spec.events, spec.signal, options, seed)[:12]}"
 
