@@ -179,8 +179,9 @@ def _ae(results: dict[str, Any]) -> SearchRecords:
         rec.tables.append(TableRecord(
             "sensitivity", "Benchmark sensitivity (Delta-Z)",
             ["benchmark", "spectrum", "region", "Z presel", "Z region", "Delta-Z"],
-            [[p["benchmark"], p["spectrum"], p["region"], f"{p['z_presel']:.2f}", f"{p['z_region']:.2f}",
-              f"{p['delta_z_percent']:+.0f}%"] for p in results["sensitivity"]]))
+            [[p["benchmark"], p["spectrum"], p["region"], _fmt(p["z_presel"], ".2f"), _fmt(p["z_region"], ".2f"),
+              _fmt(p["delta_z_percent"], "+.0f") + ("%" if _finite(p["delta_z_percent"]) is not None else "")]
+             for p in results["sensitivity"]]))
     rec.headline = {"max_global_z": results.get("max_global_z"), "n_data": results.get("n_data"),
                     "n_injected": results.get("n_injected", {})}
     return rec
