@@ -352,6 +352,8 @@ def _used(run: _Run, stage: str) -> bool:
 
 
 def _headlines(run: _Run) -> dict[str, dict[str, Any]]:
+    from adsearch.report.records import plain_title
+
     out = {}
     for name in run.config.passes:
         path = run.out / "report" / name / "report.json"
@@ -360,7 +362,8 @@ def _headlines(run: _Run) -> dict[str, dict[str, Any]]:
         index = json.loads(path.read_text())
         best = max((s for s in index["spectra"] if s["z"] is not None), key=lambda s: s["z"], default=None)
         out[name] = {"largest_z": None if best is None else round(best["z"], 2),
-                     "where": None if best is None else best["title"], "z_label": None if best is None else best["z_label"],
+                     "where": None if best is None else plain_title(best["title"]),
+                     "z_label": None if best is None else best["z_label"],
                      "spectra": len(index["spectra"]), "fitted": sum(s["status"] == "ok" for s in index["spectra"]),
                      "limit_scans": len(index["limits"]), "report": str(path.parent / "index.html")}
     return out

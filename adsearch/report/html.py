@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from adsearch.report.records import plain_title
 from adsearch.report.schema import ReportIndex
 
 __all__ = ["render_html"]
@@ -43,7 +44,7 @@ def _table(table_id: str, title: str, header: list[str], rows: list[list[Any]]) 
 
 
 def _figure(src: str, caption: str, links: list[tuple[str, str]]) -> str:
-    caption = caption.replace("$", "").replace("\\", "")  # the figures' LaTeX titles, as plain text
+    caption = plain_title(caption)  # the figures' LaTeX titles, as plain text
     link_html = " · ".join(f'<a href="{_e(href)}">{_e(text)}</a>' for text, href in links)
     return (f'<figure><a href="{_e(src)}"><img src="{_e(src)}" alt="{_e(caption)}"></a>'
             f"<figcaption>{_e(caption)}<br>{link_html}</figcaption></figure>")

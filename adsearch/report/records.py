@@ -17,7 +17,8 @@ import numpy as np
 
 from adsearch.errors import AdsearchError
 
-__all__ = ["SpectrumRecord", "LimitRecord", "TableRecord", "SearchRecords", "search_records", "SEARCH_KINDS"]
+__all__ = ["SpectrumRecord", "LimitRecord", "TableRecord", "SearchRecords", "search_records", "plain_title",
+           "SEARCH_KINDS"]
 
 #: Axis labels of the spectra the searches fit (x in TeV on plots, GeV in files).
 OBSERVABLES: dict[str, str] = {
@@ -120,6 +121,15 @@ def _slug(text: str) -> str:
     '10_pb_efficiency_0.1'
     """
     return re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("_")
+
+
+def plain_title(text: str) -> str:
+    """A figure title without its LaTeX markup, for text and HTML.
+
+    >>> plain_title(r"region 10 pb, $m_{j\mu}$")
+    'region 10 pb, m_jmu'
+    """
+    return re.sub(r"[$\\{}]", "", text)
 
 
 def _finite(x: Any) -> float | None:
