@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from adsearch.searches.common.injection import excluded_pb, smallest_excluded
 from adsearch.searches.common.regions import MjjGrid
 from adsearch.searches.common.samples import Sample, dataset_n_generated, injection_count
 from adsearch.searches.common.spectrum import window_mask
@@ -95,11 +96,12 @@ def injection_scan(
                        key=lambda d: d["observed_pb"] if np.isfinite(d["observed_pb"]) else np.inf)
             points.append({"xsec_injected_pb": xsec, "n_injected": n_inj, "efficiency": eff, "sampling": s_med,
                            "z_tight_samplings": [r[0] for r in runs], **best,
-                           "excluded_pb": max(best["observed_pb"], xsec) if np.isfinite(best["observed_pb"]) else float("nan")})
+                           "excluded_pb": excluded_pb(best["observed_pb"], xsec)})
     out = []
     for eff in (1.0, *config.efficiencies):
         rows = [p for p in points if p["efficiency"] == eff]
-        finite = [p["excluded_pb"] for p in rows if np.isfinite(p["excluded_pb"])]
-        out.append({"signal": scan.signal, **signal_masses_gev(scan.signal), "efficiency": eff, "limit_pb": min(finite) if finite else float("nan"),
+        chosen = smallest_excluded(rows)
+        out.append({"signal": scan.signal, **signal_masses_gev(scan.signal), "efficiency": eff,
+                    "limit_pb": chosen["excluded_pb"] if chosen else float("nan"),
                     "points": rows})
     return out

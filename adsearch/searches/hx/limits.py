@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adsearch.searches.common.injection import excluded_pb, smallest_excluded
 from adsearch.searches.common.samples import (
     Sample,
     dataset_n_generated,
@@ -48,13 +49,12 @@ def injection_scan(fs: FeatureStore, background: Sample, signals: dict[str, Samp
                                   hunt=False)
         for name, region in regions.items():
             s = region.sensitivities[0]
-            observed = s.limit_observed_pb
+            selected = _selected(name, scores[data.name], data, cfg)
             points.append({"region": name, "xsec_injected_pb": float(xsec), "n_injected": int(n_inj),
-                           "observed_pb": observed, "expected_pb": s.limit_expected_pb,
+                           "observed_pb": s.limit_observed_pb, "expected_pb": s.limit_expected_pb,
                            "band_pb": list(s.limit_band_pb), "efficiency": s.efficiency,
-                           "qcd_efficiency": float(np.mean(_selected(name, scores[data.name], data, cfg)[~data.injected]))
-                           if data.injected.size else float(np.mean(_selected(name, scores[data.name], data, cfg))),
-                           "excluded_pb": max(observed, float(xsec)) if np.isfinite(observed) else float("nan")})
+                           "qcd_efficiency": float(np.mean(selected[~data.injected])),
+                           "excluded_pb": excluded_pb(s.limit_observed_pb, xsec)})
     return points
 
 
@@ -75,12 +75,11 @@ def limit_summary(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for region in dict.fromkeys(p["region"] for p in points):
-        rows = [p for p in points if p["region"] == region and np.isfinite(p["excluded_pb"])]
-        if not rows:
+        best = smallest_excluded(p for p in points if p["region"] == region)
+        if best is None:
             out[region] = {"observed_pb": float("nan"), "expected_pb": float("nan"), "band_pb": [float("nan")] * 4,
                            "set_at_injected_pb": float("nan")}
             continue
-        best = min(rows, key=lambda p: p["excluded_pb"])
         out[region] = {"observed_pb": best["excluded_pb"], "expected_pb": best["expected_pb"],
                        "band_pb": best["band_pb"], "set_at_injected_pb": best["xsec_injected_pb"]}
     return out

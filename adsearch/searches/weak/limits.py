@@ -22,6 +22,7 @@ from pydantic import Field
 from adsearch.config import StrictModel
 from adsearch.errors import ConfigError
 from adsearch.provenance import write_json
+from adsearch.searches.common.injection import excluded_pb, smallest_excluded
 from adsearch.searches.weak.analysis import merged_bin_inputs
 from adsearch.searches.weak.config import WeakSearchConfig
 from adsearch.stats.limits import upper_limit
@@ -48,7 +49,7 @@ def _point(window: Any, label: str, xsec: float) -> dict[str, Any]:
     res = upper_limit(inputs)
     return {"label": label, "signal_efficiency": eff, "signal_events_per_pb": s_per_pb, "observed_pb": res.observed,
             "expected_pb": res.expected, "minus1_pb": res.minus1, "plus1_pb": res.plus1, "minus2_pb": res.minus2,
-            "plus2_pb": res.plus2, "method": res.method, "excluded_pb": max(res.observed, xsec)}
+            "plus2_pb": res.plus2, "method": res.method, "excluded_pb": excluded_pb(res.observed, xsec)}
 
 
 def injection_limits(
@@ -87,8 +88,7 @@ def injection_limits(
     out = []
     for label in labels:
         rows = [p for p in points if p["label"] == label]
-        finite = [p for p in rows if np.isfinite(p["excluded_pb"])]
-        chosen = min(finite, key=lambda p: p["excluded_pb"]) if finite else None
+        chosen = smallest_excluded(rows)
         out.append({"signal": scan.signal, "label": label, "limit_pb": chosen["excluded_pb"] if chosen else float("nan"),
                     "expected_pb": chosen["expected_pb"] if chosen else float("nan"),
                     "band_pb": [chosen[k] for k in ("minus2_pb", "minus1_pb", "expected_pb", "plus1_pb", "plus2_pb")]
