@@ -10,6 +10,14 @@ kinematics and scores, tau21/tau32 of both jets (the two-prong comparison), and 
 leading ``n_constituents`` constituents (pT-ordered, zero-padded, (pt, eta, phi, mass)) as the
 (n, N, 4) column ``x_constituents`` with their true multiplicity ``n_constituents_x``.
 
+**Training jets** (``training_jets``, on by default): the rows are then every event passing the
+m_JJ step, flagged ``h_candidate`` (passes the H-candidate step: the search's events); the others
+carry NaN in the H/X columns and zero X constituents. Every row stores both leading jets'
+constituents (``j1_constituents``, ``j2_constituents``, pT order of the jets) with their pT, mass
+and multiplicity: the unsupervised VRNN trains on these jets of the data (as the method paper and
+ATLAS train on a large sample of jets, not only the few thousand X candidates), folded by the
+event's id like the X jets, so no X jet is scored by a network that saw it.
+
 Inputs: NanoAOD with the PFNano constituent layout (generated files and real CMS PFNano).
 PHYSLITE has no stored large-R constituents: such a file is reported bad with that reason.
 """
@@ -46,6 +54,8 @@ class HxConfig(StrictModel):
     h_mass_min_gev: float = 75.0
     h_mass_max_gev: float = 145.0
     n_constituents: int = Field(20, ge=1, le=200, description="leading X-jet constituents stored")
+    training_jets: bool = Field(True, description="also keep events failing the H-candidate step (h_candidate "
+                                "False) and both leading jets' constituents: the VRNN's training jets")
 
     @model_validator(mode="after")
     def _window(self) -> HxConfig:
@@ -109,23 +119,32 @@ class HxProcessor(StoreProcessor):
         cutflow.fill("mjj", weight[mask])
         tags = (lead["hbb"] > c.hbb_score_min) & (lead["mass"] > c.h_mass_min_gev) & (lead["mass"] < c.h_mass_max_gev)
         h = choose_h(tags[:, 0], tags[:, 1], lead["hbb"][:, 0], lead["hbb"][:, 1])
+        preselected = mask.copy()
         mask &= h >= 0
         cutflow.fill("h_candidate", weight[mask])
+        if c.training_jets:
+            mask = preselected
         rows = np.flatnonzero(mask)
-        h_col, x_col = h[rows], 1 - h[rows]
+        is_h = h[rows] >= 0
+        h_col = np.where(is_h, h[rows], 0)
+        x_col = 1 - h_col
 
         def pick(field: str, col: np.ndarray) -> np.ndarray:
-            return lead[field][rows, col]
+            return np.where(is_h, lead[field][rows, col], np.nan)
 
         links = reader.events["FatJetPFCands"]
         cands = reader.events["PFCands"]
-        x_index = np.full(len(mask), -1, dtype=np.int64)
-        x_index[rows] = pick("index", x_col).astype(np.int64)
-        values, counts = padded_constituents(links["jetIdx"], links["pFCandsIdx"],
-                                             {f: cands[f] for f in ("pt", "eta", "phi", "mass")}, x_index,
-                                             c.n_constituents)
+        fields = {f: cands[f] for f in ("pt", "eta", "phi", "mass")}
+
+        def constituents_of(jet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            index = np.full(len(mask), -1, dtype=np.int64)
+            index[rows] = jet
+            values, counts = padded_constituents(links["jetIdx"], links["pFCandsIdx"], fields, index, c.n_constituents)
+            return values[rows], counts[rows]
+
+        x_values, x_counts = constituents_of(np.where(is_h, lead["index"][rows, x_col], -1).astype(np.int64))
         columns: dict[str, np.ndarray] = {
-            "mx_gev": pick("mass", x_col), "my_gev": mjj[rows], "mh_gev": pick("mass", h_col),
+            "mx_gev": pick("mass", x_col), "my_gev": np.where(is_h, mjj[rows], np.nan), "mh_gev": pick("mass", h_col),
             "pt_x_gev": pick("pt", x_col), "pt_h_gev": pick("pt", h_col),
             "eta_x": pick("eta", x_col), "eta_h": pick("eta", h_col),
             "hbb_score_h": pick("hbb", h_col), "hbb_score_x": pick("hbb", x_col),
@@ -133,10 +152,21 @@ class HxProcessor(StoreProcessor):
             "tau32_x": safe_ratio(pick("tau3", x_col), pick("tau2", x_col)),
             "tau21_h": safe_ratio(pick("tau2", h_col), pick("tau1", h_col)),
         }
+        if c.training_jets:
+            columns["mjj_gev"] = mjj[rows]
+            for j in (0, 1):
+                columns[f"pt_j{j + 1}_gev"] = lead["pt"][rows, j]
+                columns[f"m_j{j + 1}_gev"] = lead["mass"][rows, j]
         columns = {k: v.astype(np.float32) for k, v in columns.items()}
-        columns["x_is_leading"] = x_col == 0
-        columns["x_constituents"] = values[rows]
-        columns["n_constituents_x"] = counts[rows]
+        columns["x_is_leading"] = is_h & (x_col == 0)
+        columns["x_constituents"] = x_values
+        columns["n_constituents_x"] = x_counts
+        if c.training_jets:
+            columns["h_candidate"] = is_h
+            for j in (0, 1):
+                values, counts = constituents_of(lead["index"][rows, j].astype(np.int64))
+                columns[f"j{j + 1}_constituents"] = values
+                columns[f"n_constituents_j{j + 1}"] = counts
         columns.update({name: values_[mask] for name, values_ in reader.event_ids().items()})
         columns["weight"] = weight[mask]
         columns.update({name: values_[mask] for name, values_ in reader.truth().items()})

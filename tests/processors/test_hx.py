@@ -59,6 +59,17 @@ def test_real_pfnano_x_constituents_against_raw_branches(real_store: dict[str, n
         order = np.argsort(-raw["PFCands_pt"][i][mine], kind="stable")[:n]
         np.testing.assert_allclose(real_store["x_constituents"][row, :n, 1], raw["PFCands_eta"][i][mine][order],
                                    rtol=1e-6)
+        # the training jets: both leading jets' constituents, in the jets' pT order
+        for j, jet in enumerate(lead):
+            theirs = raw["PFCands_pt"][i][raw["FatJetPFCands_pFCandsIdx"][i][raw["FatJetPFCands_jetIdx"][i] == jet]]
+            m = min(len(theirs), 30)
+            assert real_store[f"n_constituents_j{j + 1}"][row] == len(theirs)
+            np.testing.assert_allclose(real_store[f"j{j + 1}_constituents"][row, :m, 0], np.sort(theirs)[::-1][:m],
+                                       rtol=1e-6)
+            assert real_store[f"pt_j{j + 1}_gev"][row] == pytest.approx(pt[jet], rel=1e-6)
+        x_jet = real_store["j1_constituents" if real_store["x_is_leading"][row] else "j2_constituents"][row]
+        np.testing.assert_array_equal(real_store["x_constituents"][row], x_jet)
+    assert real_store["h_candidate"].all()  # LOOSE: every preselected event has an H candidate
 
 
 def test_the_published_cuts_on_real_pfnano(tmp_path: Path) -> None:
@@ -72,8 +83,44 @@ def test_the_published_cuts_on_real_pfnano(tmp_path: Path) -> None:
         pt, mass, xbb = raw["FatJet_pt"][i], raw["FatJet_mass"][i], raw["FatJet_particleNetMD_Xbb"][i]
         lead = np.argsort(-pt)[:2]
         expected += bool(np.any((xbb[lead] > 0.9) & (mass[lead] > 75) & (mass[lead] < 145)))
-    assert store.n_events("pfnano") == expected
-    assert dict(zip(attrs["cutflow"]["steps"], attrs["cutflow"]["events"]))["h_candidate"] == expected
+    steps = dict(zip(attrs["cutflow"]["steps"], attrs["cutflow"]["events"]))
+    assert steps["h_candidate"] == expected
+    # training jets on (the default): every event passing m_JJ is a row, the H-candidate ones flagged
+    assert store.n_events("pfnano") == steps["mjj"]
+    assert int(store.read("pfnano", ["h_candidate"])["h_candidate"].sum()) == expected
+    run_processor("hx", {"pfnano": [str(DATA / "pfnano.root")]}, tmp_path / "x.zarr", config={"training_jets": False},
+                  n_workers=0, progress=False)
+    assert open_store(tmp_path / "x.zarr").n_events("pfnano") == expected
+
+
+def test_training_jets_on_generated_qcd(tmp_path: Path) -> None:
+    """Generated ROOT files: with training jets the H-candidate rows are exactly the store written
+    without them, and the other preselected events keep both jets' constituents (X columns NaN)."""
+    from adsearch.generator import generate_sample
+
+    files = generate_sample("dijet", 150, seed=5, out_dir=tmp_path / "qcd", pilot_events=200).files
+    cuts = {"hbb_score_min": 0.0, "h_mass_min_gev": 90.0, "h_mass_max_gev": 130.0}
+    run_processor("hx", {"qcd": [str(f) for f in files]}, tmp_path / "t.zarr", config=cuts, n_workers=0, progress=False)
+    run_processor("hx", {"qcd": [str(f) for f in files]}, tmp_path / "x.zarr", config={**cuts, "training_jets": False},
+                  n_workers=0, progress=False)
+    with_jets, x_only = open_store(tmp_path / "t.zarr"), open_store(tmp_path / "x.zarr")
+    t = with_jets.read("qcd", with_jets.columns("qcd"))
+    x = x_only.read("qcd", x_only.columns("qcd"))
+    steps = dict(zip(with_jets.attrs("qcd")["cutflow"]["steps"], with_jets.attrs("qcd")["cutflow"]["events"]))
+    flag = t["h_candidate"]
+    assert len(flag) == steps["mjj"] and 0 < flag.sum() == steps["h_candidate"] == len(x["event"]) < len(flag)
+    for column in ("event", "mx_gev", "my_gev", "tau21_x", "x_constituents", "n_constituents_x", "x_is_leading"):
+        np.testing.assert_array_equal(t[column][flag], x[column], err_msg=column)
+    assert np.isnan(t["mx_gev"][~flag]).all() and not t["x_constituents"][~flag].any()
+    assert (t["pt_j1_gev"] >= t["pt_j2_gev"]).all() and (t["pt_j2_gev"] > 500).all() and (t["mjj_gev"] > 1300).all()
+    for j in (1, 2):  # every training jet has constituents, pT-ordered, padded with zeros
+        pt = t[f"j{j}_constituents"][..., 0]
+        n = np.minimum(t[f"n_constituents_j{j}"], pt.shape[1])
+        assert (n > 0).all() and (np.diff(pt, axis=1) <= 0).all()
+        assert ((pt > 0).sum(axis=1) == n).all()
+    leading = t["x_is_leading"][flag]
+    np.testing.assert_array_equal(t["x_constituents"][flag], np.where(leading[:, None, None], t["j1_constituents"][flag],
+                                                                      t["j2_constituents"][flag]))
 
 
 def test_choose_h_tie_rule() -> None:
