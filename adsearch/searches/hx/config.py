@@ -50,6 +50,11 @@ class HxSearchConfig(StrictModel):
     n_pseudo: int = Field(2000, ge=100, description="pseudo-experiments of the look-elsewhere correction")
     vrnn: VRNNConfig = Field(default_factory=VRNNConfig)
     ensemble_folds: int = Field(5, ge=3, description="k: each network trains on k - 2 folds, validates on one")
+    training_jets: Literal["preselected", "x"] = Field(
+        "preselected", description="VRNN training jets: both leading jets of every preselected data event "
+        "(the store's training-jet columns, processor option training_jets) or only the X candidates")
+    max_training_jets: int | None = Field(None, ge=100, description="seeded random subset of the training jets "
+                                          "(all folds together; None: all)")
     limits: HxInjectionScan | None = Field(None, description="limits by signal injection (retrains per point)")
     seed: int = 0
 

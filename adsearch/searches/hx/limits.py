@@ -33,18 +33,24 @@ __all__ = ["injection_scan", "limit_summary"]
 
 def injection_scan(fs: FeatureStore, background: Sample, signals: dict[str, Sample], cfg: HxSearchConfig,
                    luminosity_ipb: float, client: Any = None) -> list[dict[str, Any]]:
-    """One entry per (injected cross-section, region): observed / expected limits and the band (pb)."""
-    from adsearch.searches.hx.pipeline import analyse_regions, score_samples
+    """One entry per (injected cross-section, region): observed / expected limits and the band (pb).
+
+    ``background`` and ``signals``: every stored row (:func:`.pipeline.load_hx_sample`); the
+    injection draws preselected signal events, ``n_injected`` counts those passing the H-candidate step."""
+    from adsearch.searches.hx.pipeline import analyse_regions, candidates, score_samples, training_jets
 
     scan = cfg.limits
     assert scan is not None
-    sig = signals[scan.signal]
+    sig_all = signals[scan.signal]
+    sig = candidates(sig_all)
     n_gen = dataset_n_generated(fs, scan.signal)
     points: list[dict[str, Any]] = []
     for k, xsec in enumerate(scan.xsec_pb):
-        n_inj = injection_count(xsec, luminosity_ipb, sig.n_events, n_gen)
-        data = background.with_injection(sig, n_inj, seed=cfg.seed + 7919 * (k + 1)) if n_inj else background
-        scores, _ = score_samples(data, {scan.signal: sig}, cfg, client)
+        n_inj = injection_count(xsec, luminosity_ipb, sig_all.n_events, n_gen)
+        data_all = background.with_injection(sig_all, n_inj, seed=cfg.seed + 7919 * (k + 1)) if n_inj else background
+        data = candidates(data_all)
+        n_inj = int(data.injected.sum())
+        scores, _ = score_samples(data, {scan.signal: sig}, cfg, client, training_jets(data_all, cfg))
         regions = analyse_regions(fs, data, {scan.signal: sig}, scores, cfg, luminosity_ipb, tuple(scan.regions),
                                   hunt=False)
         for name, region in regions.items():

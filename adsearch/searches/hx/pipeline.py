@@ -1,8 +1,12 @@
 """The Y -> X H search as one composition: store -> VRNN scores -> regions -> grid fits -> hunt -> stats.
 
 1. Read the data (and signal datasets) from an hx store; inject signals at ``inject_xsec_pb``.
-2. Score every X jet with a k-fold VRNN ensemble trained *unsupervised on the data* (Dask tasks);
-   signal-dataset jets are scored by the networks of their fold, never trained on.
+2. Score every X jet with a k-fold VRNN ensemble trained *unsupervised on the data* (Dask tasks):
+   by default on both leading jets of every preselected data event (before the H-candidate
+   requirement; ``training_jets``), each in its event's fold, so an X jet is never scored by a
+   network that trained on it; signal-dataset jets are scored by the networks of their fold,
+   never trained on. Injections draw preselected signal events (the training jets see them too);
+   the search's events are those passing the H-candidate step.
 3. Three regions on the same events: ``anomaly`` (J_X > 0.5), ``tau21`` (the two-prong
    comparison, tau21(X) < 0.35), ``inclusive`` (no X selection).
 4. Per region: the background in (m_X, m_Y) from per-m_X-bin m_Y fits, the grid bump hunt with
@@ -47,11 +51,14 @@ from adsearch.searches.hx.grid import (
 from adsearch.searches.hx.limits import injection_scan, limit_summary
 from adsearch.store import FeatureStore, open_store
 
-__all__ = ["HxRegionResult", "HxResult", "hx_search", "score_samples", "analyse_regions", "REGIONS"]
+__all__ = ["HxRegionResult", "HxResult", "TrainingJets", "hx_search", "load_hx_sample", "candidates", "training_jets",
+           "score_samples", "analyse_regions", "REGIONS"]
 
 REGIONS = ("anomaly", "tau21", "inclusive")
 _COLUMNS = ["mx_gev", "my_gev", "tau21_x", "x_constituents", "run", "luminosityBlock", "event"]
 _IDS = ("run", "luminosityBlock", "event")
+#: the processor's training-jet columns (``HxConfig.training_jets``)
+_TRAINING_COLUMNS = ["h_candidate", "j1_constituents", "j2_constituents"]
 #: score quantiles recorded per sample (how a threshold other than 0.5 would select)
 _QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -86,6 +93,8 @@ class HxResult:
     figures: list[str] = field(default_factory=list)
     #: fraction of the (not injected) data X jets with J_X above the threshold: the cut's background efficiency
     qcd_efficiency_at_cut: float = float("nan")
+    #: injected preselected signal events (``n_injected`` counts those passing the H-candidate step)
+    n_injected_preselected: dict[str, int] = field(default_factory=dict)
     #: injection-scan points and per-region limits (``config.limits``), see :mod:`.limits`
     limit_points: list[dict[str, Any]] = field(default_factory=list)
     limits: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -93,6 +102,7 @@ class HxResult:
     def to_dict(self) -> dict[str, Any]:
         return {"config": self.config.model_dump(mode="json"), "luminosity_ipb": self.luminosity_ipb,
                 "n_data": self.n_data, "n_injected": self.n_injected,
+                "n_injected_preselected": self.n_injected_preselected,
                 "regions": {k: v.to_dict() for k, v in self.regions.items()},
                 "score_fractions": self.score_fractions, "qcd_efficiency_at_cut": self.qcd_efficiency_at_cut,
                 "vrnn": self.vrnn, "seconds": self.seconds, "limits": self.limits,
@@ -114,14 +124,87 @@ def region_masks(score: np.ndarray, tau21: np.ndarray, cfg: HxSearchConfig) -> d
             "inclusive": np.ones(len(score), bool)}
 
 
-def score_samples(data: Sample, signals: dict[str, Sample], cfg: HxSearchConfig,
-                  client: Any = None) -> tuple[dict[str, np.ndarray], EnsembleScores]:
-    """VRNN scores of every X jet: the ensemble trains on ``data`` only (unsupervised), the signal
-    datasets' jets are scored by the networks of their fold."""
+@dataclass
+class TrainingJets:
+    """The VRNN's training jets: padded constituents and the id columns of their events (their fold)."""
+
+    constituents: np.ndarray
+    ids: dict[str, np.ndarray]
+    n_available: int
+
+
+def load_hx_sample(fs: FeatureStore, name: str, cfg: HxSearchConfig) -> Sample:
+    """Every stored row of ``name``: with ``training_jets: preselected`` every preselected event
+    (flag ``h_candidate``) with both leading jets' constituents; a clear error for a store without them."""
+    columns = list(_COLUMNS)
+    if cfg.training_jets == "preselected":
+        missing = [c for c in _TRAINING_COLUMNS if c not in set(fs.columns(name))]
+        if missing:
+            raise AdsearchError(f"{fs.path}: dataset {name!r} has no training-jet columns {missing}; process it with "
+                                "the hx option training_jets: true, or set training_jets: x in the search config")
+        columns += _TRAINING_COLUMNS
+    return load_sample(fs, name, columns)
+
+
+def candidates(sample: Sample) -> Sample:
+    """The rows passing the H-candidate step (every row of a store without training jets)."""
+    if "h_candidate" not in sample.columns:
+        return sample
+    keep = np.asarray(sample["h_candidate"], bool)
+    return Sample(sample.name, {k: v[keep] for k, v in sample.columns.items() if k not in _TRAINING_COLUMNS},
+                  sample.injected[keep])
+
+
+def training_jets(data: Sample, cfg: HxSearchConfig) -> TrainingJets | None:
+    """Both leading jets of every preselected row of ``data`` (injected rows included: data is data),
+    a seeded subset of ``max_training_jets``; None with ``training_jets: x`` (train on the X jets)."""
+    if cfg.training_jets == "x":
+        return None
+    constituents = np.concatenate([data["j1_constituents"], data["j2_constituents"]])
+    ids = {k: np.tile(v, 2) for k, v in _ids(data).items()}
+    n = len(constituents)
+    if cfg.max_training_jets is not None and n > cfg.max_training_jets:
+        pick = np.sort(np.random.default_rng([cfg.seed, 101]).choice(n, cfg.max_training_jets, replace=False))
+        constituents, ids = constituents[pick], {k: v[pick] for k, v in ids.items()}
+    return TrainingJets(constituents, ids, n)
+
+
+def injected_candidates(data: Sample, n_injected: dict[str, int]) -> dict[str, int]:
+    """Per injected signal, how many of its injected (preselected) events pass the H-candidate step:
+    :func:`inject_signals` appends each signal's rows in name order at the end of the data."""
+    flag = np.asarray(data["h_candidate"], bool) if "h_candidate" in data.columns else np.ones(data.n_events, bool)
+    out, stop = {}, data.n_events
+    for name in sorted(n_injected, reverse=True):
+        out[name] = int(flag[stop - n_injected[name]:stop].sum())
+        stop -= n_injected[name]
+    return {name: out[name] for name in n_injected}
+
+
+def ensemble_inputs(data: Sample, signals: dict[str, Sample], training: TrainingJets | None
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Rows of the ensemble: the X jets of ``data`` and the signals first (in that order), then the
+    training jets; (constituents, event ids, trainable). Only data jets are trainable: the
+    training jets when given (the X jets then only scored), else the data's X jets."""
     parts = [data, *signals.values()]
-    constituents = np.concatenate([p["x_constituents"] for p in parts])
-    ids = {k: np.concatenate([_ids(p)[k] for p in parts]) for k in _IDS}
-    trainable = np.concatenate([np.ones(data.n_events, bool)] + [np.zeros(p.n_events, bool) for p in signals.values()])
+    constituents = [p["x_constituents"] for p in parts]
+    ids = [_ids(p) for p in parts]
+    if training is None:
+        trainable = [np.ones(data.n_events, bool)] + [np.zeros(p.n_events, bool) for p in signals.values()]
+    else:
+        trainable = [np.zeros(p.n_events, bool) for p in parts] + [np.ones(len(training.constituents), bool)]
+        constituents.append(training.constituents)
+        ids.append(training.ids)
+    return (np.concatenate(constituents), {k: np.concatenate([i[k] for i in ids]) for k in _IDS},
+            np.concatenate(trainable))
+
+
+def score_samples(data: Sample, signals: dict[str, Sample], cfg: HxSearchConfig,
+                  client: Any = None, training: TrainingJets | None = None) -> tuple[dict[str, np.ndarray], EnsembleScores]:
+    """VRNN scores of every X jet: the ensemble trains on the data only (unsupervised): on
+    ``training`` (jets folded by their event's id) when given, else on the X jets of ``data``;
+    the signal datasets' jets are scored by the networks of their fold."""
+    parts = [data, *signals.values()]
+    constituents, ids, trainable = ensemble_inputs(data, signals, training)
     layout = EnsembleLayout(k=cfg.ensemble_folds, n_members=1, validation_choices=1)
     ensemble = vrnn_ensemble_scores(constituents, ids, cfg.vrnn, layout=layout, seed=cfg.seed, client=client,
                                     trainable=trainable)
@@ -169,17 +252,24 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
     times: dict[str, float] = {}
     tick = time.perf_counter()
     lumi = cfg.luminosity_ipb or dataset_luminosity_ipb(fs, cfg.data_dataset)
-    data = load_sample(fs, cfg.data_dataset, _COLUMNS)
-    signals = {name: load_sample(fs, name, _COLUMNS) for name in cfg.signal_datasets}
-    background = data
-    data, n_injected = inject_signals(fs, data, signals, cfg.inject_xsec_pb, lumi, cfg.seed)
+    data_all = load_hx_sample(fs, cfg.data_dataset, cfg)
+    signals_all = {name: load_hx_sample(fs, name, cfg) for name in cfg.signal_datasets}
+    background_all = data_all
+    data_all, n_injected_pre = inject_signals(fs, data_all, signals_all, cfg.inject_xsec_pb, lumi, cfg.seed)
+    data, signals = candidates(data_all), {name: candidates(s) for name, s in signals_all.items()}
+    training = training_jets(data_all, cfg)
+    n_injected = injected_candidates(data_all, n_injected_pre)
     if data.n_events < 4 * cfg.ensemble_folds:
         raise AdsearchError(f"{fs.path}: only {data.n_events} data events in {cfg.data_dataset!r}; too few to train")
     times["read"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    scores, ensemble = score_samples(data, signals, cfg, client)
+    scores, ensemble = score_samples(data, signals, cfg, client, training)
     times["vrnn"] = time.perf_counter() - tick
+    vrnn_info = {**ensemble.to_dict(), "n_training_jets": len(training.constituents) if training else int(data.n_events),
+                 "n_training_jets_available": training.n_available if training else int(data.n_events),
+                 "training_jet_epochs_per_s": [n * e / s if s > 0 else float("nan") for n, e, s in
+                                               zip(ensemble.n_train, ensemble.epochs, ensemble.seconds)]}
 
     tick = time.perf_counter()
     regions = analyse_regions(fs, data, signals, scores, cfg, lumi)
@@ -192,11 +282,12 @@ def hx_search(store: str | Path | FeatureStore, config: HxSearchConfig | dict[st
         fractions[f"{data.name} (not injected)"] = float(np.mean(scores[data.name][~injected] > cfg.anomaly_score_min))
     not_injected = scores[data.name][~injected] if injected.size else scores[data.name]
     result = HxResult(cfg, float(lumi), data.n_events, n_injected, regions, fractions,
-                      {**ensemble.to_dict(), "score_quantiles": {"q": list(_QUANTILES), **quantiles}}, times,
-                      qcd_efficiency_at_cut=float(np.mean(not_injected > cfg.anomaly_score_min)))
+                      {**vrnn_info, "score_quantiles": {"q": list(_QUANTILES), **quantiles}}, times,
+                      qcd_efficiency_at_cut=float(np.mean(not_injected > cfg.anomaly_score_min)),
+                      n_injected_preselected=n_injected_pre)
     if cfg.limits is not None:
         tick = time.perf_counter()
-        result.limit_points = injection_scan(fs, background, signals, cfg, lumi, client)
+        result.limit_points = injection_scan(fs, background_all, signals_all, cfg, lumi, client)
         result.limits = limit_summary(result.limit_points)
         times["limits"] = time.perf_counter() - tick
     if out_dir is not None:

@@ -34,6 +34,10 @@ def test_hx_run_on_generated_samples(tmp_path: Path) -> None:
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["regions"]) == {"anomaly", "tau21", "inclusive"}
     assert saved["n_injected"]["yxh_2000_100"] > 0
+    # the VRNN trained on both leading jets of every preselected data event (injected ones included)
+    assert saved["n_injected_preselected"]["yxh_2000_100"] >= saved["n_injected"]["yxh_2000_100"]
+    assert saved["vrnn"]["n_training_jets"] > 2 * saved["n_data"]
+    assert all(n > saved["n_data"] for n in saved["vrnn"]["n_train"])
     inclusive = saved["regions"]["inclusive"]
     assert inclusive["n_events"] == saved["n_data"]
     assert saved["regions"]["anomaly"]["n_events"] <= inclusive["n_events"]
