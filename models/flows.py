@@ -12,6 +12,14 @@ conditioned on c; log-scales bounded by 2 tanh for stability), reversed feature 
 layers. Inputs and conditions are standardised with the training rows' mean and sd. Adam,
 early stopping on the validation negative log-likelihood with the best weights restored.
 
+Reproducibility: the MADE kernels are Glorot-uniform (TFP's default) but drawn from a numpy
+generator seeded by ``FlowConfig.seed``. TFP leaves its Keras initializers unseeded, and
+tf_keras then takes each initializer's seed from Python's global ``random`` module (seeded from
+OS entropy in every process, and drawn from by other threads of a Dask worker), which
+``tf.random.set_seed`` does not touch: the same seed gave a different flow, hence a different
+CURTAINS template, on every run. Everything after the initial weights (split, batch order,
+training, transport) was already bitwise reproducible (measured on CPU, also across 1 and 2 TF threads).
+
 >>> rng = np.random.default_rng(0)
 >>> c = rng.uniform(0.0, 1.0, (2000, 1)); x = np.hstack([c + 0.1 * rng.normal(size=(2000, 1)),
 ...                                                      rng.normal(size=(2000, 1))])
@@ -86,6 +94,22 @@ def early_stopped(
     return float(best), best_epoch, n_epochs
 
 
+class _SeededGlorotUniform:
+    """Keras' ``glorot_uniform`` with draws from one numpy generator: every call (one per Dense
+    layer, in the network's fixed build order) a fresh draw, so equal-shaped layers differ
+    (a seeded Keras initializer would repeat itself) and the same seed gives the same flow."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def __call__(self, shape: Any, dtype: Any = None, **_: Any) -> Any:
+        import tensorflow as tf
+
+        shape = [int(d) for d in shape]
+        limit = np.sqrt(6.0 / (shape[-2] + shape[-1]))  # Dense kernels: fan_in + fan_out
+        return tf.constant(self.rng.uniform(-limit, limit, size=shape), dtype=tf.as_dtype(dtype or "float32"))
+
+
 class _MAF:
     """The TFP pieces of one flow: MADE layers and their masked autoregressive bijectors."""
 
@@ -95,10 +119,12 @@ class _MAF:
 
         tfb = tfp.bijectors
         self.tf, self.dim = tf, dim
-        tf.random.set_seed(config.seed)
+        # the initial weights' own stream, independent of the split / batch-order stream default_rng(seed)
+        kernels = _SeededGlorotUniform(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1,))))
         self.mades = [tfb.AutoregressiveNetwork(params=2, event_shape=[dim], conditional=True,
                                                 conditional_event_shape=[dim_c], hidden_units=list(config.hidden),
-                                                activation="relu", input_order="left-to-right" if i % 2 == 0
+                                                activation="relu", kernel_initializer=kernels,
+                                                input_order="left-to-right" if i % 2 == 0
                                                 else "right-to-left") for i in range(config.n_layers)]
         self.bijectors = [tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=self._bounded(made)) for made in self.mades]
         # build the variables once
