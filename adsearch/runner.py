@@ -2,8 +2,10 @@
 
 Stages: generate -> process -> train -> score -> search -> report (train and score only for
 the autoencoder search; the dijet searches train inside their search stage). Each stage's key is
-a content hash of its own settings and of the keys of the stages it reads (for inputs given by
-path, of the files' contents), so a stage reruns exactly when something it depends on changed.
+a content hash of its own settings, of the keys of the stages it reads (for inputs given by
+path, of the files' contents) and of the code it runs (train, search, report: the source of the
+modules in :data:`TRAIN_CODE`, :data:`SEARCH_CODE`, :data:`REPORT_CODE`; process: the adsearch
+version), so a stage reruns exactly when something it depends on changed.
 ``run_dir/stages/<stage>.json`` records the key, the state and the time; a stage killed half-way
 resumes with its key unchanged (generated chunks and committed store parts are kept), and one whose
 key changed starts from empty outputs. ``start`` reruns a stage and everything after it; ``only``
@@ -32,7 +34,7 @@ from adsearch.errors import AdsearchError, ConfigError
 from adsearch.provenance import config_hash, file_sha256, package_versions, write_json
 from adsearch.runner_config import RunConfig, SampleSpec, search_entry
 
-__all__ = ["STAGES", "StageOutcome", "RunOutcome", "run_search", "sample_folder", "process_tree_cpu_s", "report_code_sha256", "REPORT_CODE", "tree_sha256"]
+__all__ = ["STAGES", "StageOutcome", "RunOutcome", "run_search", "sample_folder", "process_tree_cpu_s", "code_sha256", "REPORT_CODE", "TRAIN_CODE", "SEARCH_CODE", "tree_sha256"]
 
 STAGES = ("generate", "process", "train", "score", "search", "report")
 
@@ -104,20 +106,25 @@ def process_tree_cpu_s() -> float:
 
 #: The modules whose code writes a report: a change in any of them makes cached reports stale.
 REPORT_CODE = ("adsearch.report", "adsearch.stats.plots", "adsearch.stats.likelihood")
+#: The code a trained model depends on (the autoencoder's train and score stages).
+TRAIN_CODE = ("adsearch.models",)
+#: The code a search stage runs: the dijet searches train their networks inside it, then fit.
+SEARCH_CODE = ("adsearch.models", "adsearch.searches", "adsearch.stats")
 
 
-def report_code_sha256(modules: tuple[str, ...] | None = None) -> str:
-    """Content hash of the source files of ``modules`` (default :data:`REPORT_CODE`; a package:
-    every .py file below it). Part of the report stage's key, so a cached report is rewritten
-    when the code that writes it changes, within one adsearch version too.
+def code_sha256(modules: tuple[str, ...] = REPORT_CODE) -> str:
+    """Content hash of the source files of ``modules`` (a package: every .py file below it).
+    Part of the train, search and report stages' keys, so a cached result is recomputed when the
+    code that made it changes, within one adsearch version too (a bug fix in a fit must not be
+    hidden by a cache hit). Processing, the expensive stage, is keyed by the adsearch version.
 
-    >>> len(report_code_sha256()) == 64
-    True
+    >>> len(code_sha256()) == 64, code_sha256(SEARCH_CODE) != code_sha256(TRAIN_CODE)
+    (True, True)
     """
     import importlib.util
 
     digest = hashlib.sha256()
-    for name in REPORT_CODE if modules is None else modules:
+    for name in modules:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise AdsearchError(f"report code {name!r} not found")
@@ -195,14 +202,16 @@ class _Run:
             self.inputs["store"] = tree_sha256(c.store) if "://" not in str(c.store) else str(c.store)
             self.keys["generate"] = _key("store", self.inputs["store"])
             source = self.keys["generate"]
-        self.keys["process"] = _key("process", self.entry.processor, c.process.model_dump(), c.seed, source)
-        self.keys["train"] = _key("train", c.train, c.seed, self.keys["process"])
-        self.keys["score"] = _key("score", self.keys["train"])
-        upstream = self.keys["score"] if self.entry.trains_autoencoder else self.keys["process"]
-        self.keys["search"] = _key("search", c.search, {p: c.pass_config(p) for p in c.passes}, upstream)
         from adsearch import __version__
 
-        self.keys["report"] = _key("report", __version__, report_code_sha256(), self.keys["search"])
+        self.keys["process"] = _key("process", self.entry.processor, c.process.model_dump(), c.seed, source,
+                                    __version__)
+        self.keys["train"] = _key("train", c.train, c.seed, self.keys["process"], code_sha256(TRAIN_CODE))
+        self.keys["score"] = _key("score", self.keys["train"])
+        upstream = self.keys["score"] if self.entry.trains_autoencoder else self.keys["process"]
+        self.keys["search"] = _key("search", c.search, {p: c.pass_config(p) for p in c.passes}, upstream,
+                                   code_sha256(SEARCH_CODE))
+        self.keys["report"] = _key("report", code_sha256(REPORT_CODE), self.keys["search"])
 
     def _fileset_files_hash(self, fileset: str) -> str:
         """Checksums of the ROOT files a local fileset lists (remote files: their URLs)."""

@@ -114,23 +114,27 @@ def test_examples_cover_every_search() -> None:
     assert {"autoencoder", "cwola", "weak", "hx"} <= searches
 
 
-def test_report_code_change_makes_the_cached_report_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report stage's key holds a hash of the code that writes reports: editing it (same
-    adsearch version) changes the report key and nothing upstream, so only the report reruns."""
+@pytest.mark.parametrize(("code", "stale"), [("REPORT_CODE", {"report"}),
+                                             ("SEARCH_CODE", {"search", "report"}),
+                                             ("TRAIN_CODE", {"train", "score", "search", "report"})])
+def test_code_change_makes_the_cached_stages_that_run_it_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                code: str, stale: set[str]) -> None:
+    """A stage's key holds a hash of the code it runs: editing that code (same adsearch version)
+    changes the key of that stage and of the stages after it, and nothing upstream."""
     import sys
 
     from adsearch import runner
     from adsearch.runner_config import RunConfig
 
-    package = tmp_path / "fake_report_code"
+    package = tmp_path / f"fake_{code.lower()}"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "figures.py").write_text("DPI = 150\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(runner, "REPORT_CODE", (*runner.REPORT_CODE, "fake_report_code"))
+    monkeypatch.setattr(runner, code, (*getattr(runner, code), package.name))
     (tmp_path / "in.zarr").mkdir()
     (tmp_path / "in.zarr" / "zarr.json").write_text("{}")
-    config = RunConfig(search="cwola", store=str(tmp_path / "in.zarr"))
+    config = RunConfig(search="autoencoder", store=str(tmp_path / "in.zarr"))
 
     def keys() -> dict[str, str]:
         run = runner._Run(config, tmp_path / "out", None, False, print)
@@ -141,9 +145,8 @@ def test_report_code_change_makes_the_cached_report_stale(tmp_path: Path, monkey
     assert keys() == before  # deterministic
     (package / "figures.py").write_text("DPI = 300\n")
     after = keys()
-    assert after["report"] != before["report"]
-    assert {k: v for k, v in after.items() if k != "report"} == {k: v for k, v in before.items() if k != "report"}
-    # the real report code is in the key too
-    assert "adsearch.report" in runner.REPORT_CODE and runner.report_code_sha256(("adsearch.report",)) != \
-        runner.report_code_sha256(("adsearch.stats.plots",))
-    sys.modules.pop("fake_report_code", None)
+    assert {k for k in after if after[k] != before[k]} == stale
+    # the real code is in the keys too
+    assert "adsearch.report" in runner.REPORT_CODE and runner.code_sha256(("adsearch.report",)) != \
+        runner.code_sha256(("adsearch.stats.plots",))
+    sys.modules.pop(package.name, None)
