@@ -8,11 +8,17 @@ growth on, so several worker processes can share one card).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["configure_tensorflow", "configured_threads", "device_name", "worker_address", "worker_threads"]
+__all__ = ["configure_tensorflow", "configured_threads", "device_name", "keep_native_log_line",
+           "native_start_up_logs_filtered", "worker_address", "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,11 @@ def configure_tensorflow(threads: int | None = None) -> Any:
     (tested).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        with native_start_up_logs_filtered():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, inside the filter
     import tensorflow as tf
 
     if _CONFIGURED:
@@ -66,6 +77,72 @@ def configure_tensorflow(threads: int | None = None) -> Any:
     _CONFIGURED["threads"] = threads
     log.info("TensorFlow %s on %s with %d intra-op threads", tf.__version__, device_name(), threads)
     return tf
+
+
+#: C++ log lines look like ``I0000 00:00:1796196082.810166    7916 port.cc:153] message``.
+_NATIVE_LOG = re.compile(r"^([IWEF])\d{4} [\d:.]+\s+\d+ [^\]]+\] ")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def keep_native_log_line(line: str, min_level: int, gpu_probe_failed_ok: bool = True) -> bool:
+    """Whether a line TensorFlow's C++ runtime wrote at start-up should reach the user.
+
+    TensorFlow 2.21 logs through absl before absl is initialised, and such messages ignore
+    ``TF_CPP_MIN_LOG_LEVEL`` (absl-cpp PR #1957, open): every Dask worker printed the oneDNN and
+    CUDA-probe lines. This applies the level the variable asks for (0 info, 1 warning, 2 error,
+    3 fatal), drops absl's preamble with them and, on a machine without a GPU driver, the
+    failed cuInit probe; anything else (a real error, other programs' output) is kept.
+
+    >>> keep_native_log_line("I0000 00:00:1.5    7916 port.cc:153] oneDNN custom operations are on.", 2)
+    False
+    >>> keep_native_log_line("E0000 00:00:1.5    7916 cuda_platform.cc:52] failed call to cuInit: x", 2)
+    False
+    >>> keep_native_log_line("E0000 00:00:1.5    7916 op.cc:1] something broke", 2)
+    True
+    >>> keep_native_log_line("I0000 00:00:1.5    7916 port.cc:153] oneDNN custom operations are on.", 0)
+    True
+    >>> keep_native_log_line("Traceback (most recent call last):", 3)
+    True
+    """
+    if line.strip() == _ABSL_PREAMBLE:
+        return min_level < 1
+    match = _NATIVE_LOG.match(line)
+    if match is None:
+        return True
+    if gpu_probe_failed_ok and "failed call to cuInit" in line:
+        return False
+    return "IWEF".index(match.group(1)) >= min_level
+
+
+@contextlib.contextmanager
+def native_start_up_logs_filtered() -> Iterator[None]:
+    """Route file descriptor 2 to a temporary file while TensorFlow starts, then write back the
+    lines :func:`keep_native_log_line` keeps (C++ code writes to the descriptor, not to
+    ``sys.stderr``, so only a descriptor-level redirect catches it; nothing else is lost)."""
+    try:
+        min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        min_level = 0
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (some embedded interpreters): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        sys.stderr.flush()
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode(errors="replace")
+            kept = [line for line in text.splitlines(keepends=True) if keep_native_log_line(line, min_level)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def configured_threads() -> int | None:
