@@ -91,6 +91,7 @@ for ds in DS[1:]:
     row[f"above_0.5/{ds}"] = round(float(np.mean(1 - np.exp(-kl[ds]) > 0.5)), 3)
     row[f"auc_tau21/{ds}"] = round(roc_auc_score(y, -np.r_[tau["qcd"], tau[ds]]), 3)
 if steps:
+    np.savez(f"{WORK}/steps_{tag}.npz", **steps)
     q = steps["qcd"]
     row["qcd_mean_kl_per_step"] = np.round(q.mean(0), 3).tolist()
     for ds in DS[1:]:
