@@ -37,7 +37,10 @@ def main() -> None:
     args = parser.parse_args()
     configure_tensorflow(threads=1)
     store = open_store(args.store)
-    jets = store.read(args.dataset, ["x_constituents"])["x_constituents"][: args.jets]
+    jets = store.read(args.dataset, ["x_constituents"])["x_constituents"]
+    if "h_candidate" in store.columns(args.dataset):  # a store with training jets: the X candidates only
+        jets = jets[store.read(args.dataset, ["h_candidate"])["h_candidate"].astype(bool)]
+    jets = jets[: args.jets]
     cfg = VRNNConfig(epochs=args.epochs, patience=args.epochs)
     x, _ = preprocess(jets, ordering=cfg.ordering)
     train_vrnn(x[:1000], cfg.model_copy(update={"epochs": 1}), seed=0)  # warm-up: trace once
