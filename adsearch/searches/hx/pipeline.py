@@ -136,13 +136,14 @@ class TrainingJets:
 def load_hx_sample(fs: FeatureStore, name: str, cfg: HxSearchConfig) -> Sample:
     """Every stored row of ``name``: with ``training_jets: preselected`` every preselected event
     (flag ``h_candidate``) with both leading jets' constituents; a clear error for a store without them."""
-    columns = list(_COLUMNS)
+    have = set(fs.columns(name))
+    columns = list(_COLUMNS) + (["h_candidate"] if "h_candidate" in have else [])  # x mode too: rows to drop
     if cfg.training_jets == "preselected":
-        missing = [c for c in _TRAINING_COLUMNS if c not in set(fs.columns(name))]
+        missing = [c for c in _TRAINING_COLUMNS if c not in have]
         if missing:
             raise AdsearchError(f"{fs.path}: dataset {name!r} has no training-jet columns {missing}; process it with "
                                 "the hx option training_jets: true, or set training_jets: x in the search config")
-        columns += _TRAINING_COLUMNS
+        columns += [c for c in _TRAINING_COLUMNS if c not in columns]
     return load_sample(fs, name, columns)
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from adsearch.errors import AdsearchError
 from adsearch.models.ensemble import fold_of_ids
+from adsearch.processors.run import run_processor
 from adsearch.searches.common.samples import Sample
 from adsearch.searches.hx.config import HxSearchConfig
-from adsearch.searches.hx.pipeline import candidates, ensemble_inputs, injected_candidates, training_jets
+from adsearch.searches.hx.pipeline import candidates, ensemble_inputs, injected_candidates, load_hx_sample, training_jets
+from adsearch.store import open_store
+
+REAL = Path(__file__).parents[2] / "data" / "real" / "pfnano.root"
 
 
 def _sample(name: str, n: int, first_event: int, seed: int) -> Sample:
@@ -70,3 +78,20 @@ def test_injected_candidates_counts_each_signal_block() -> None:
     assert sum(counts.values()) == int(candidates(both).injected.sum())
     # a store without training jets: every row is a candidate
     assert injected_candidates(Sample("x", {"m": np.zeros(5)}), {"a": 2}) == {"a": 2}
+
+
+def test_a_real_store_gives_the_h_candidates_in_either_training_mode(tmp_path: Path) -> None:
+    """Real CMS PFNano without the Xbb tag: some preselected events have no H candidate; both modes
+    search only the candidates; a store without training jets is refused by the default mode."""
+    cuts = {"hbb_score_min": 0.0}
+    run_processor("hx", {"pfnano": [str(REAL)]}, tmp_path / "t.zarr", config=cuts, n_workers=0, progress=False)
+    fs = open_store(tmp_path / "t.zarr")
+    flag = fs.read("pfnano", ["h_candidate"])["h_candidate"].astype(bool)
+    assert 0 < flag.sum() < len(flag)
+    for mode in ("preselected", "x"):
+        x = candidates(load_hx_sample(fs, "pfnano", HxSearchConfig(training_jets=mode)))
+        assert x.n_events == int(flag.sum()) and np.isfinite(x["mx_gev"]).all()
+    run_processor("hx", {"pfnano": [str(REAL)]}, tmp_path / "x.zarr", config={**cuts, "training_jets": False}, n_workers=0,
+                  progress=False)
+    with pytest.raises(AdsearchError, match="training-jet columns"):
+        load_hx_sample(open_store(tmp_path / "x.zarr"), "pfnano", HxSearchConfig())
