@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
 
 __all__ = ["DenseFit", "DenseTrainer", "train_dense", "trainer_for"]
@@ -57,8 +58,7 @@ class DenseTrainer:
         """Fresh Glorot-uniform weights from ``seed``, zero biases, zero Adam state."""
         rng = np.random.default_rng(seed)
         for w, (a, b) in zip(self.weights, self.shapes):
-            limit = np.sqrt(6.0 / (a + b))
-            w.assign(rng.uniform(-limit, limit, size=(a, b)).astype(np.float32))
+            w.assign(glorot_uniform(rng, a, b))
         for var in (*self.biases, *self.m, *self.v):
             var.assign(self.tf.zeros_like(var))
         self.step.assign(0.0)

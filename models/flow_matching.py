@@ -29,6 +29,7 @@ from pydantic import Field
 
 from adsearch.config import StrictModel
 from adsearch.models.flows import conditional_training_data, early_stopped
+from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
 
 __all__ = ["FlowMatchingConfig", "FlowMatchingModel", "train_flow_matching"]
@@ -51,8 +52,7 @@ class FlowMatchingConfig(StrictModel):
 def _init(shapes: list[tuple[int, int]], rng: np.random.Generator) -> list[np.ndarray]:
     out = []
     for a, b in shapes:
-        limit = np.sqrt(6.0 / (a + b))
-        out += [rng.uniform(-limit, limit, (a, b)).astype(np.float32), np.zeros(b, np.float32)]
+        out += [glorot_uniform(rng, a, b), np.zeros(b, np.float32)]
     return out
 
 

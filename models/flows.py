@@ -38,6 +38,7 @@ import numpy as np
 from pydantic import Field
 
 from adsearch.config import StrictModel
+from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
 
 __all__ = ["FlowConfig", "ConditionalFlow", "train_conditional_flow", "conditional_training_data", "early_stopped"]
@@ -105,9 +106,8 @@ class _SeededGlorotUniform:
     def __call__(self, shape: Any, dtype: Any = None, **_: Any) -> Any:
         import tensorflow as tf
 
-        shape = [int(d) for d in shape]
-        limit = np.sqrt(6.0 / (shape[-2] + shape[-1]))  # Dense kernels: fan_in + fan_out
-        return tf.constant(self.rng.uniform(-limit, limit, size=shape), dtype=tf.as_dtype(dtype or "float32"))
+        fan_in, fan_out = (int(d) for d in shape)  # MADE's Dense kernels
+        return tf.constant(glorot_uniform(self.rng, fan_in, fan_out), dtype=tf.as_dtype(dtype or "float32"))
 
 
 class _MAF:

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 from adsearch.models.ensemble import EnsembleLayout, fold_of_ids, train_ensemble
+from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
 from adsearch.models.vrnn_preprocessing import preprocess
 from pydantic import Field
@@ -72,10 +73,6 @@ class VRNNConfig(StrictModel):
 
 # -- the network ---------------------------------------------------------------------------------
 
-def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
-
 
 def _shapes(cfg: VRNNConfig) -> dict[str, tuple[int, int]]:
     f, h, z = cfg.feature, cfg.hidden, cfg.latent
@@ -89,7 +86,7 @@ def initial_weights(cfg: VRNNConfig, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     out = {}
     for name, (a, b) in _shapes(cfg).items():
-        out[f"{name}/w"] = _glorot(rng, a, b)
+        out[f"{name}/w"] = glorot_uniform(rng, a, b)
         bias = np.zeros(b, np.float32)
         if name == "lstm":
             bias[cfg.hidden:2 * cfg.hidden] = 1.0
