@@ -218,8 +218,8 @@ def load_fileset(source: str | Path | dict[str, Any]) -> list[Dataset]:
         spec, base = source, Path.cwd()
     else:
         path = Path(source)
-        if path.is_dir():
-            spec, base = _from_directory(path), path
+        if path.is_dir():  # the listed paths already start with ``path``: relative to the cwd
+            spec, base = _from_directory(path), Path.cwd()
         elif path.is_file():
             if path.suffix == ".root":
                 raise ConfigError(f"{path} is a ROOT file, not a fileset: pass a YAML/JSON fileset or a directory of ROOT files")

@@ -39,6 +39,15 @@ def test_fileset_directory_one_dataset_per_subdirectory(tmp_path: Path, make_nan
     assert [d.name for d in load_fileset(tmp_path / "a")] == ["a"]
 
 
+def test_fileset_directory_given_as_a_relative_path(tmp_path: Path, make_nano, monkeypatch) -> None:
+    """`adsearch process --fileset samples` from the folder holding samples/ (the README's commands)."""
+    make_nano(tmp_path / "samples" / "a" / "x.root", 5, seed=1)
+    monkeypatch.chdir(tmp_path)
+    (dataset,) = load_fileset("samples")
+    assert [Path(f.path).resolve() for f in dataset.files] == [(tmp_path / "samples" / "a" / "x.root").resolve()]
+    assert Path(dataset.files[0].path).is_file()
+
+
 def test_fileset_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_fileset(tmp_path / "nope.yaml")
