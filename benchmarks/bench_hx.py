@@ -21,7 +21,7 @@ import numpy as np
 
 from adsearch.cluster import dask_client
 from adsearch.models.runtime import configure_tensorflow
-from adsearch.models.vrnn import VRNNConfig, preprocess, train_vrnn
+from adsearch.models.vrnn import VRNNConfig, prepare_jets, train_vrnn
 from adsearch.searches.hx import HxSearchConfig, hx_search
 from adsearch.store import open_store
 
@@ -42,7 +42,7 @@ def main() -> None:
         jets = jets[store.read(args.dataset, ["h_candidate"])["h_candidate"].astype(bool)]
     jets = jets[: args.jets]
     cfg = VRNNConfig(epochs=args.epochs, patience=args.epochs)
-    x, _ = preprocess(jets, ordering=cfg.ordering)
+    x, _ = prepare_jets(jets, cfg)
     train_vrnn(x[:1000], cfg.model_copy(update={"epochs": 1}), seed=0)  # warm-up: trace once
     start = time.perf_counter()
     model = train_vrnn(x, cfg, seed=1)

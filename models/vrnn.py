@@ -1,33 +1,32 @@
 """Variational recurrent neural network (VRNN) per-jet anomaly score (arXiv:2105.09274, used by
 ATLAS in the Y -> X H search arXiv:2306.03637), at numpy level: padded constituents in, score out.
 
-**Preprocessing**: :mod:`adsearch.models.vrnn_preprocessing` (every jet boosted to a common
-mass and energy and rotated; constituents pT- or kt-ordered, ``VRNNConfig.ordering``). With
-``input_scaling="rms"`` the network sees each feature divided by its RMS over the training jets
-(stored with the model); ``"none"`` keeps the reference-frame units of the method paper.
+**Preprocessing** (:func:`prepare_jets`, :mod:`adsearch.models.vrnn_preprocessing`): by default
+massive constituent four-vectors (E, p_x, p_y, p_z) in a frame where the jet has mass 0.25 and
+energy 1 (our reading of the paper text; ``ordering``, ``input_scaling="rms"``: each feature over
+its RMS on the training jets, stored with the model). ``inputs="pt_eta_phi"`` is the authors'
+Algorithm 1 (github.com/akahn1213/vrnn): massless constituents, Delta R < 1 in that frame,
+k_t-ordered, the first 20, features (pT, eta, phi); :meth:`VRNNConfig.authors_code` is their recipe.
 
 **Network** (Chung et al. 2015 VRNN with an LSTM state h): per constituent t,
 prior p(z_t | h_{t-1}), encoder q(z_t | x_t, h_{t-1}), decoder y_t(z_t, h_{t-1}), state update
 h_t = LSTM([phi_x(x_t), phi_z(z_t)], h_{t-1}); diagonal Gaussians; widths in :class:`VRNNConfig`.
-**Loss** per constituent L(t) = |y(t) - x(t)|^2 + lambda D_KL(q(z_t) || p(z_t)), averaged over the
-jet's real constituents and the batch; Adam, early stopping on a validation set.
+**Loss** per jet L = mean_t |y(t) - x(t)|^2 + lambda mean_t w_t D_KL(q(z_t) || p(z_t)) over the
+jet's real constituents, averaged over the batch; Adam, early stopping on a validation set.
+w_t = 1 by default; ``kl_weighting="mean_pt"`` (the authors' code): the mean pT at step t of the
+training jets with as many constituents, so the hard, early k_t steps count most.
 **Score** (default ``score_term="kl"``, the method paper's Anomaly Score as ATLAS used it):
-J = 1 - exp(-mean_t D_KL(t)), in [0, 1) (``"loss"``: from mean_t L(t) instead). The KL is in nats
-per constituent, so J > 0.5 means more than ln 2 nats per constituent beyond what the prior
-predicts; with ``kl_weight`` lambda = 1 (the ELBO weighting) and RMS-scaled features that scale is
-set by the training, not by the sample: measured on the demo store (5,950 QCD X jets for training,
-kt order): QCD above 0.5 20.9% (pT order: 10.4% at 40 epochs, 10.2% at 47), while lambda = 0.1 / 0.3
-put 100% / 89% of QCD above 0.5 and unscaled reference-frame features collapse the KL to ~1e-4
-(nothing above 0.5). Scoring uses z = mean of q, so it is deterministic.
+J = 1 - exp(-mean_t w_t D_KL(t)) in [0, 1) (``"loss"``: from the whole loss instead). Scoring
+uses z = mean of q, so it is deterministic.
 
 Training is unsupervised (no labels); :func:`vrnn_ensemble_scores` trains a k-fold ensemble as
 Dask tasks (:mod:`adsearch.models.ensemble`), so no jet is scored by a network that saw it.
 One compiled ``tf.function`` per process and configuration serves every network (weights are
 re-initialised from the member's seed, not re-traced).
 
->>> cfg = VRNNConfig(kl_weight=1.0)
->>> cfg.score_term, cfg.ordering, cfg.input_scaling
-('kl', 'kt', 'rms')
+>>> cfg = VRNNConfig()
+>>> cfg.score_term, cfg.inputs, cfg.ordering, cfg.input_scaling, cfg.kl_weight, cfg.n_features
+('kl', 'four_momentum', 'kt', 'rms', 1.0, 4)
 """
 
 from __future__ import annotations
@@ -40,21 +39,22 @@ import numpy as np
 from adsearch.models.ensemble import EnsembleLayout, fold_of_ids, train_ensemble
 from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
-from adsearch.models.vrnn_preprocessing import preprocess
+from adsearch.models.vrnn_preprocessing import preprocess, preprocess_pt_eta_phi
 from pydantic import Field
 
 from adsearch.config import StrictModel, load_config
 
-__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "train_vrnn", "score_jets", "vrnn_train_member",
+__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "prepare_jets", "mean_pt_step_weights", "train_vrnn", "score_jets", "vrnn_train_member",
            "vrnn_ensemble_scores", "EnsembleScores"]
 
-_N_FEATURES = 4
 #: log sigma of the Gaussians is clipped to +-6 (an unbounded one gave infinite KL on rare jets)
 _LOG_SIGMA_MAX = 6.0
 
 
 class VRNNConfig(StrictModel):
-    """VRNN sizes and training settings (the method paper's structure; sizes are our choice)."""
+    """VRNN sizes, inputs and training settings. Defaults: our reading of the method paper's text
+    (four-momentum inputs; sizes our choice). :meth:`authors_code` gives the authors' published
+    code's recipe (measured on the demo jets in docs/demo/hx/vrnn_diagnosis.md, section 4)."""
 
     hidden: int = Field(32, ge=2, description="LSTM state size")
     latent: int = Field(2, ge=1, description="z dimension")
@@ -67,17 +67,82 @@ class VRNNConfig(StrictModel):
     score_term: Literal["kl", "loss"] = Field("kl", description="score from the KL term (published) or the whole loss")
     reference_mass: float = Field(0.25, gt=0)
     reference_energy: float = Field(1.0, gt=0)
-    ordering: Literal["pt", "kt"] = Field("kt", description="constituent order: k_t distance to the axis or pT")
+    ordering: Literal["pt", "kt"] = Field("kt", description="constituent order: k_t distance to the axis or pT "
+                                          "(pt_eta_phi inputs: always k_t in the reference frame)")
     input_scaling: Literal["rms", "none"] = Field("rms", description="features / their RMS, or reference-frame units")
+    inputs: Literal["pt_eta_phi", "four_momentum"] = Field(
+        "four_momentum", description="per constituent: (E, px, py, pz), or (pT, eta, phi) of Algorithm 1 (authors' code)")
+    max_steps: int = Field(20, ge=1, description="constituents per jet after the k_t ordering (pt_eta_phi inputs)")
+    dr_max: float = Field(1.0, gt=0, description="Delta R cut in the reference frame (pt_eta_phi inputs)")
+    kl_weighting: Literal["mean_pt", "uniform"] = Field(
+        "uniform", description="KL of step t weighted by 1, or by the training jets' mean pT at t (authors' code)")
+    reconstruction: Literal["mean", "sum"] = Field(
+        "sum", description="|y - x|^2 as the sum over features, or their mean (the authors' MSE)")
+
+    @property
+    def n_features(self) -> int:
+        return 3 if self.inputs == "pt_eta_phi" else 4
+
+    @classmethod
+    def authors_code(cls, **overrides: Any) -> "VRNNConfig":
+        """The recipe of the method paper's code (github.com/akahn1213/vrnn): Algorithm 1 inputs
+        (pT, eta, phi), pT-weighted KL, MSE, h_dim = 16, z_dim = 2, KL weight 0.1, batch 256.
+        Not theirs: the LSTM state (they use a GRU) and Adam at 1e-3 with early stopping (theirs:
+        1e-5 for a fixed 100 epochs; pass ``learning_rate=1e-5, epochs=100, patience=100``).
+
+        >>> cfg = VRNNConfig.authors_code()
+        >>> cfg.inputs, cfg.kl_weighting, cfg.kl_weight, cfg.hidden, cfg.n_features
+        ('pt_eta_phi', 'mean_pt', 0.1, 16, 3)
+        """
+        recipe = {"inputs": "pt_eta_phi", "kl_weighting": "mean_pt", "reconstruction": "mean", "input_scaling": "none",
+                  "hidden": 16, "feature": 16, "latent": 2, "kl_weight": 0.1, "batch_size": 256}
+        return cls(**{**recipe, **overrides})
+
+
+def prepare_jets(constituents: np.ndarray, cfg: VRNNConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(features, mask) the network of ``cfg`` reads, from padded pT-ordered (pt, eta, phi, mass).
+
+    >>> jets = np.zeros((2, 30, 4), np.float32)
+    >>> jets[:, :3] = [[400., 0.0, 0.0, 1.], [200., 0.1, 0.05, 1.], [50., -0.1, 0.1, 0.]]
+    >>> prepare_jets(jets, VRNNConfig())[0].shape, prepare_jets(jets, VRNNConfig.authors_code())[0].shape
+    ((2, 30, 4), (2, 20, 3))
+    """
+    if cfg.inputs == "pt_eta_phi":
+        return preprocess_pt_eta_phi(constituents, cfg.reference_mass, cfg.reference_energy, cfg.max_steps, cfg.dr_max)
+    return preprocess(constituents, cfg.reference_mass, cfg.reference_energy, cfg.ordering)
+
+
+def mean_pt_step_weights(features: np.ndarray) -> np.ndarray:
+    """(N + 1, N) table: row n holds, per step t < n, the mean of feature 0 (pT) at t over the jets
+    with exactly n real constituents (the authors' ``x_avg``: their jets are batched by count);
+    counts absent from ``features`` fall back to the mean over all jets reaching step t.
+
+    >>> x = np.zeros((3, 2, 3), np.float32)
+    >>> x[:, 0, 0], x[1:, 1, 0] = [0.8, 0.6, 0.4], [0.2, 0.1]
+    >>> mean_pt_step_weights(x).astype(float).round(3).tolist()
+    [[0.0, 0.0], [0.8, 0.0], [0.5, 0.15]]
+    """
+    x = np.asarray(features, np.float64)
+    n_steps = x.shape[1]
+    real = x[..., 0] > 0
+    count = real.sum(1)
+    pt = np.where(real, x[..., 0], 0.0)
+    reach = real.sum(0)
+    overall = np.divide(pt.sum(0), reach, out=np.zeros(n_steps), where=reach > 0)
+    table = np.zeros((n_steps + 1, n_steps))
+    for n in range(1, n_steps + 1):
+        rows = count == n
+        table[n, :n] = pt[rows, :n].mean(0) if rows.any() else overall[:n]
+    return table.astype(np.float32)
 
 
 # -- the network ---------------------------------------------------------------------------------
 
 
 def _shapes(cfg: VRNNConfig) -> dict[str, tuple[int, int]]:
-    f, h, z = cfg.feature, cfg.hidden, cfg.latent
-    return {"phi_x": (_N_FEATURES, f), "phi_z": (z, f), "prior": (h, f), "prior_mu": (f, z), "prior_ls": (f, z),
-            "enc": (f + h, f), "enc_mu": (f, z), "enc_ls": (f, z), "dec": (f + h, f), "dec_out": (f, _N_FEATURES),
+    f, h, z, d = cfg.feature, cfg.hidden, cfg.latent, cfg.n_features
+    return {"phi_x": (d, f), "phi_z": (z, f), "prior": (h, f), "prior_mu": (f, z), "prior_ls": (f, z),
+            "enc": (f + h, f), "enc_mu": (f, z), "enc_ls": (f, z), "dec": (f + h, f), "dec_out": (f, d),
             "lstm": (2 * f + h, 4 * h)}
 
 
@@ -106,10 +171,11 @@ class _Trainer:
         self.m = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
         self.v = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
         self.t = tf.Variable(0.0)
-        spec = tf.TensorSpec([None, n_steps, _N_FEATURES], tf.float32)
+        spec = tf.TensorSpec([None, n_steps, cfg.n_features], tf.float32)
+        weights = tf.TensorSpec([None, n_steps], tf.float32)
         # no XLA: it compiles per batch shape (minutes for this graph on a loaded 2-core machine)
-        self.train_step = tf.function(self._train_step, input_signature=[spec, tf.TensorSpec([], tf.int64)])
-        self.evaluate = tf.function(self._losses_mean, input_signature=[spec])
+        self.train_step = tf.function(self._train_step, input_signature=[spec, weights, tf.TensorSpec([], tf.int64)])
+        self.evaluate = tf.function(self._losses_mean, input_signature=[spec, weights])
 
     def reset(self, weights: dict[str, np.ndarray]) -> None:
         for k, var in self.vars.items():
@@ -125,8 +191,9 @@ class _Trainer:
         y = self.tf.matmul(x, self.vars[f"{name}/w"]) + self.vars[f"{name}/b"]
         return self.tf.nn.relu(y) if act else y
 
-    def _losses(self, x: Any, sample: bool, seed: Any = None) -> tuple[Any, Any, Any]:
-        """Per-jet mean reconstruction error and KL over real constituents, and the mask sum.
+    def _losses(self, x: Any, w: Any, sample: bool, seed: Any = None) -> tuple[Any, Any, Any]:
+        """Per-jet mean reconstruction error and KL (step t weighted by ``w[:, t]``) over real
+        constituents, and the mask sum.
 
         The constituent loop is unrolled (measured at load ~12 on 2 cores, batch 256: 45 ms per
         training step and ~50 s of tracing once per process, against 210 ms / 26 s for a
@@ -153,7 +220,7 @@ class _Trainer:
             fz = self._dense("phi_z", z)
             y = self._dense("dec_out", self._dense("dec", tf.concat([fz, h], 1)), False)
             kl = tf.reduce_sum(ls_p - ls_q + (tf.exp(2 * ls_q) + (mu_q - mu_p) ** 2) / (2 * tf.exp(2 * ls_p)) - 0.5, 1)
-            rec = tf.reduce_sum((y - xt) ** 2, 1)
+            rec = (tf.reduce_mean if cfg.reconstruction == "mean" else tf.reduce_sum)((y - xt) ** 2, 1)
             gates = self._dense("lstm", tf.concat([fx, fz, h], 1), False)
             i, f, g, o = tf.split(gates, 4, axis=1)
             c_new = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
@@ -167,19 +234,19 @@ class _Trainer:
         for t in range(self.n_steps):
             carry = step(carry, (x[:, t], mask[:, t], eps[t]))
             rec_sum += carry[2]
-            kl_sum += carry[3]
+            kl_sum += carry[3] * w[:, t]
         count = tf.maximum(tf.reduce_sum(mask, 1), 1.0)
         return rec_sum / count, kl_sum / count, count
 
-    def _losses_mean(self, x: Any) -> tuple[Any, Any]:
-        rec, kl, _ = self._losses(x, sample=False)
+    def _losses_mean(self, x: Any, w: Any) -> tuple[Any, Any]:
+        rec, kl, _ = self._losses(x, w, sample=False)
         return rec, kl
 
-    def _train_step(self, x: Any, seed: Any) -> Any:
+    def _train_step(self, x: Any, w: Any, seed: Any) -> Any:
         tf, cfg = self.tf, self.cfg
         variables = [self.vars[k] for k in self.order]
         with tf.GradientTape() as tape:
-            rec, kl, _ = self._losses(x, sample=True, seed=seed)
+            rec, kl, _ = self._losses(x, w, sample=True, seed=seed)
             loss = tf.reduce_mean(rec + cfg.kl_weight * kl)
         grads = tape.gradient(loss, variables)
         self.t.assign_add(1.0)
@@ -196,7 +263,8 @@ _TRAINERS: dict[tuple[Any, ...], _Trainer] = {}
 
 def _trainer(cfg: VRNNConfig, n_steps: int) -> _Trainer:
     # only what the traced graph depends on: epochs, batch size or the score term reuse it
-    key = (cfg.hidden, cfg.latent, cfg.feature, cfg.kl_weight, cfg.learning_rate, n_steps)
+    key = (cfg.hidden, cfg.latent, cfg.feature, cfg.kl_weight, cfg.learning_rate, cfg.n_features, cfg.reconstruction,
+           n_steps)
     if key not in _TRAINERS:
         _TRAINERS[key] = _Trainer(cfg, n_steps)
     return _TRAINERS[key]
@@ -210,19 +278,34 @@ class VRNNModel:
     weights: dict[str, np.ndarray]
     n_steps: int
     #: per-feature divisor (RMS over the training jets' real constituents), so the loss is O(1)
-    input_scale: np.ndarray = field(default_factory=lambda: np.ones(_N_FEATURES, np.float32))
+    input_scale: np.ndarray | None = None
     history: list[float] = field(default_factory=list)
     epochs: int = 0
     seconds: float = 0.0
+    #: (n_steps + 1, n_steps) KL weight of step t for a jet of n real constituents (row n);
+    #: None: 1 everywhere (``kl_weighting="uniform"``)
+    kl_step_weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.input_scale is None:
+            self.input_scale = np.ones(self.config.n_features, np.float32)
+
+    def step_weights(self, features: np.ndarray) -> np.ndarray:
+        """Per-jet, per-step KL weights of *preprocessed* features (rows of the table by count)."""
+        x = np.asarray(features)
+        if self.kl_step_weights is None:
+            return np.ones(x.shape[:2], np.float32)
+        return self.kl_step_weights[(x[..., 0] > 0).sum(1)]
 
     def losses(self, features: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """(reconstruction, KL) per jet, means over its real constituents, from *preprocessed* features."""
         trainer = _trainer(self.config, self.n_steps)
         trainer.reset(self.weights)
         scaled = np.asarray(features, np.float32) / self.input_scale
+        w = self.step_weights(features)
         rec, kl = [], []
         for lo in range(0, len(scaled), batch):
-            r, k = trainer.evaluate(np.ascontiguousarray(scaled[lo:lo + batch]))
+            r, k = trainer.evaluate(np.ascontiguousarray(scaled[lo:lo + batch]), np.ascontiguousarray(w[lo:lo + batch]))
             rec.append(r.numpy())
             kl.append(k.numpy())
         if not rec:
@@ -237,15 +320,13 @@ class VRNNModel:
 
     def score(self, constituents: np.ndarray) -> np.ndarray:
         """Anomaly score in [0, 1) of every jet of a padded (n, N, 4) (pt, eta, phi, mass) array."""
-        cfg = self.config
-        x, _ = preprocess(constituents, cfg.reference_mass, cfg.reference_energy, cfg.ordering)
-        return self.score_features(x)
+        return self.score_features(prepare_jets(constituents, self.config)[0])
 
 
-def _epoch_loss(trainer: _Trainer, x: np.ndarray, kl_weight: float) -> float:
+def _epoch_loss(trainer: _Trainer, x: np.ndarray, w: np.ndarray, kl_weight: float) -> float:
     rec, kl = [], []
     for lo in range(0, len(x), 4096):
-        r, k = trainer.evaluate(x[lo:lo + 4096])
+        r, k = trainer.evaluate(x[lo:lo + 4096], w[lo:lo + 4096])
         rec.append(r.numpy())
         kl.append(k.numpy())
     return float(np.mean(np.concatenate(rec) + kl_weight * np.concatenate(kl)))
@@ -263,12 +344,19 @@ def train_vrnn(features: np.ndarray, config: VRNNConfig | dict[str, Any] | None 
         x, validation = x[~is_val], x[is_val]
     if len(x) < 2 or len(validation) < 1:
         raise ValueError(f"too few jets to train a VRNN: {len(x)} training, {len(validation)} validation")
+    if x.shape[-1] != cfg.n_features:
+        raise ValueError(f"features have {x.shape[-1]} per constituent, inputs={cfg.inputs!r} needs {cfg.n_features}")
     start = time.perf_counter()
     real = x[..., 0] > 0
-    scale = np.sqrt(np.mean(x[real] ** 2, axis=0)).astype(np.float32) if real.any() else np.ones(_N_FEATURES, np.float32)
+    ones = np.ones(cfg.n_features, np.float32)
+    scale = np.sqrt(np.mean(x[real] ** 2, axis=0)).astype(np.float32) if real.any() else ones
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
     if cfg.input_scaling == "none":
-        scale = np.ones(_N_FEATURES, np.float32)
+        scale = ones
+    table = mean_pt_step_weights(x) if cfg.kl_weighting == "mean_pt" else None
+    shell = VRNNModel(cfg, {}, x.shape[1], scale, kl_step_weights=table)
+    w_train = shell.step_weights(x)
+    w_val = shell.step_weights(validation)
     x = x / scale
     trainer = _trainer(cfg, x.shape[1])
     trainer.reset(initial_weights(cfg, seed))
@@ -278,9 +366,10 @@ def train_vrnn(features: np.ndarray, config: VRNNConfig | dict[str, Any] | None 
     for epoch in range(1, cfg.epochs + 1):
         order = rng.permutation(len(x))
         for lo in range(0, len(x) - cfg.batch_size // 2, cfg.batch_size):  # no tiny last batch
-            trainer.train_step(x[order[lo:lo + cfg.batch_size]], np.int64(step_seed))
+            batch = order[lo:lo + cfg.batch_size]
+            trainer.train_step(x[batch], w_train[batch], np.int64(step_seed))
             step_seed += 1
-        loss = _epoch_loss(trainer, val, cfg.kl_weight)
+        loss = _epoch_loss(trainer, val, w_val, cfg.kl_weight)
         history.append(loss)
         if loss < best - 1e-6:
             best, best_weights, stale = loss, trainer.weights(), 0
@@ -288,7 +377,7 @@ def train_vrnn(features: np.ndarray, config: VRNNConfig | dict[str, Any] | None 
             stale += 1
             if stale >= cfg.patience:
                 break
-    return VRNNModel(cfg, best_weights, x.shape[1], scale, history, epoch, time.perf_counter() - start)
+    return VRNNModel(cfg, best_weights, x.shape[1], scale, history, epoch, time.perf_counter() - start, table)
 
 
 def score_jets(constituents: np.ndarray, model: VRNNModel) -> np.ndarray:
@@ -331,7 +420,7 @@ def vrnn_ensemble_scores(constituents: np.ndarray, ids: dict[str, np.ndarray], c
     ``client``); ``trainable``: jets that may enter training (e.g. data, not injected truth).
     """
     cfg = config or VRNNConfig()
-    x, _ = preprocess(constituents, cfg.reference_mass, cfg.reference_energy, cfg.ordering)
+    x, _ = prepare_jets(constituents, cfg)
     folds = fold_of_ids(ids, layout.k)
     results = train_ensemble(vrnn_train_member, x, np.zeros(len(x)), folds, layout=layout, seed=seed, client=client,
                              trainable=trainable, options={"config": cfg.model_dump()})

@@ -2,7 +2,8 @@
 held-out QCD X jets and the four X topologies; kept so the figures in vrnn_diagnosis.md have a command.
 
 HX_STORE: an hx store processed with training jets (docs/demo/hx/process.yaml); HX_DIAG_DIR: output folder.
-Usage: training.py TAG SOURCE N [JSON VRNNConfig overrides]; SOURCE "x" (QCD X jets) or "pre" (both
+Usage: training.py TAG SOURCE N [JSON VRNNConfig overrides, "recipe": "authors_code" for the authors'
+recipe]; SOURCE "x" (QCD X jets) or "pre" (both
 leading jets of every preselected QCD event); N training jets (seeded subset; 20% of them validate).
 Held out: the events of fold 0 of 3 (fold_of_ids, as the search), never trained on in either source.
 """
@@ -15,15 +16,15 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from adsearch.models.ensemble import fold_of_ids
-from adsearch.models.vrnn import VRNNConfig, train_vrnn
-from adsearch.models.vrnn_preprocessing import preprocess
+from adsearch.models.vrnn import VRNNConfig, prepare_jets, train_vrnn
 from adsearch.store import open_store
 
 WORK = os.environ.get("HX_DIAG_DIR", "/tmp/hx/diag")
 os.makedirs(WORK, exist_ok=True)
 tag, source, n_train = sys.argv[1], sys.argv[2], int(sys.argv[3])
 opts = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-cfg = VRNNConfig(**{"epochs": 30, **opts})
+recipe = opts.pop("recipe", "default")  # "authors_code": VRNNConfig.authors_code() with the other overrides
+cfg = (VRNNConfig.authors_code if recipe == "authors_code" else VRNNConfig)(**{"epochs": 30, **opts})
 store = open_store(os.environ.get("HX_STORE", "/tmp/hx/hx.zarr"))
 DS = ["qcd", "yxh_2000_100", "yxh_qqq_2000_100", "yxh_hf_2000_100", "yxh_dark_2000_100"]
 IDS = ["run", "luminosityBlock", "event"]
@@ -39,7 +40,7 @@ rng = np.random.default_rng(0)
 if n_train > len(pool):
     raise SystemExit(f"only {len(pool)} {source} training jets")
 pick = rng.choice(len(pool), n_train, replace=False)
-x, _ = preprocess(pool[pick], cfg.reference_mass, cfg.reference_energy, cfg.ordering)
+x, _ = prepare_jets(pool[pick], cfg)
 t0 = time.time()
 SEED = int(os.environ.get("HX_SEED", "1"))
 model = train_vrnn(x, cfg, seed=SEED)
@@ -76,19 +77,21 @@ for ds in DS:
     keep = np.asarray(c["h_candidate"], bool)
     if ds == "qcd":
         keep &= held
-    xs, _ = preprocess(np.asarray(c["x_constituents"])[keep], cfg.reference_mass, cfg.reference_energy, cfg.ordering)
+    xs, _ = prepare_jets(np.asarray(c["x_constituents"])[keep], cfg)
     kl[ds] = model.losses(xs)[1]
-    if os.environ.get("HX_STEPS"):
+    if os.environ.get("HX_STEPS") and cfg.inputs == "four_momentum":
         steps[ds] = np_steps(model.weights, xs[:3000] / model.input_scale, cfg)
     tau[ds] = np.asarray(c["tau21_x"])[keep]
 row = {"tag": tag, "source": source, "n_train": n_train, "seed": SEED, "epochs": model.epochs, "seconds": round(seconds, 1),
-       "config": opts, "qcd_x_above_0.5": float(np.mean(1 - np.exp(-kl["qcd"]) > 0.5)), "n_qcd_test": len(kl["qcd"])}
-xs_train, _ = preprocess(pool[pick[: min(5000, n_train)]], cfg.reference_mass, cfg.reference_energy, cfg.ordering)
+       "config": {"recipe": recipe, **opts}, "qcd_x_above_0.5": float(np.mean(1 - np.exp(-kl["qcd"]) > 0.5)),
+       "kl_median/qcd": float(np.median(kl["qcd"])), "n_qcd_test": len(kl["qcd"])}
+xs_train, _ = prepare_jets(pool[pick[: min(5000, n_train)]], cfg)
 row["train_jets_above_0.5"] = float(np.mean(1 - np.exp(-model.losses(xs_train)[1]) > 0.5))
 for ds in DS[1:]:
     y = np.r_[np.zeros(len(kl["qcd"])), np.ones(len(kl[ds]))]
     row[f"auc_kl/{ds}"] = round(roc_auc_score(y, np.r_[kl["qcd"], kl[ds]]), 3)
     row[f"above_0.5/{ds}"] = round(float(np.mean(1 - np.exp(-kl[ds]) > 0.5)), 3)
+    row[f"kl_median/{ds}"] = float(np.median(kl[ds]))
     row[f"auc_tau21/{ds}"] = round(roc_auc_score(y, -np.r_[tau["qcd"], tau[ds]]), 3)
 if steps:
     np.savez(f"{WORK}/steps_{tag}.npz", **steps)
