@@ -44,8 +44,8 @@ from pydantic import Field
 
 from adsearch.config import StrictModel, load_config
 
-__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "prepare_jets", "mean_pt_step_weights", "train_vrnn", "score_jets", "vrnn_train_member",
-           "vrnn_ensemble_scores", "EnsembleScores"]
+__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "prepare_jets", "mean_pt_step_weights", "train_vrnn", "score_jets",
+           "vrnn_train_member", "vrnn_ensemble_scores", "EnsembleScores"]
 
 #: log sigma of the Gaussians is clipped to +-6 (an unbounded one gave infinite KL on rare jets)
 _LOG_SIGMA_MAX = 6.0
@@ -71,7 +71,8 @@ class VRNNConfig(StrictModel):
                                           "(pt_eta_phi inputs: always k_t in the reference frame)")
     input_scaling: Literal["rms", "none"] = Field("rms", description="features / their RMS, or reference-frame units")
     inputs: Literal["pt_eta_phi", "four_momentum"] = Field(
-        "four_momentum", description="per constituent: (E, px, py, pz), or (pT, eta, phi) of Algorithm 1 (authors' code)")
+        "four_momentum", description="per constituent: (E, px, py, pz), or (pT, eta, phi) of Algorithm 1 "
+                                     "(the authors' code)")
     max_steps: int = Field(20, ge=1, description="constituents per jet after the k_t ordering (pt_eta_phi inputs)")
     dr_max: float = Field(1.0, gt=0, description="Delta R cut in the reference frame (pt_eta_phi inputs)")
     kl_weighting: Literal["mean_pt", "uniform"] = Field(

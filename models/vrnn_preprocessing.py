@@ -184,7 +184,8 @@ def preprocess(constituents: np.ndarray, reference_mass: float = 0.25, reference
     if ordering not in ORDERINGS:
         raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
     mask = c[..., 0] > 0
-    out = _frame(_four(c) * mask[..., None], np.zeros(len(c), np.int64), reference_mass, reference_energy) * mask[..., None]
+    lead = np.zeros(len(c), np.int64)
+    out = _frame(_four(c) * mask[..., None], lead, reference_mass, reference_energy) * mask[..., None]
     if ordering == "kt":
         order = np.argsort(-kt_distances(c), axis=1, kind="stable")
         out, mask = np.take_along_axis(out, order[..., None], axis=1), np.take_along_axis(mask, order, axis=1)
