@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from adsearch.models.initializers import glorot_uniform
 from adsearch.models.runtime import configure_tensorflow
@@ -136,7 +137,7 @@ class DenseFit:
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = [self.trainer._predict(x[i:i + batch]).numpy() for i in range(0, len(x), batch)]
         logits = np.concatenate(out) if out else np.zeros(0, np.float32)
-        return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        return expit(logits.astype(np.float64))  # 1 / (1 + e^-x) without overflow warnings at large |x|
 
 
 def train_dense(

@@ -81,3 +81,20 @@ def test_gradient_boosted_members_find_the_excess_too() -> None:
     assert not np.array_equal(scores[:, 0], scores[:, 1])  # each member its own seed
     p = fit_weak_classifier(data, template, config).predict(rng.normal([2.0, 2.0, 0.0], 0.3, size=(100, 3)))
     assert p.shape == (100, 2) and p.mean() > 0.6
+
+
+def test_dense_outputs_saturate_without_overflow_warnings() -> None:
+    """Events far out in feature space give logits of hundreds: the sigmoid saturates at 0 or 1
+    quietly (the plain 1 / (1 + exp(-x)) warned about overflow in every weak-search log)."""
+    import warnings
+
+    from adsearch.models.dense import train_dense
+
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(-1, 0.3, (200, 2)), rng.normal(1, 0.3, (200, 2))].astype(np.float32)
+    y = np.r_[np.zeros(200), np.ones(200)]
+    fit = train_dense(x[::2], y[::2], None, x[1::2], y[1::2], None, seed=1, hidden=(8,), max_epochs=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        far = fit.predict(np.array([[-1e4, -1e4], [1e4, 1e4]], np.float32))
+    assert np.all(np.minimum(far, 1.0 - far) < 1e-12), far  # saturated, in [0, 1]

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
+from scipy.special import expit
 
 from adsearch.config import StrictModel
 from adsearch.models.flow_matching import FlowMatchingConfig, train_flow_matching
@@ -80,5 +81,5 @@ def down_up_sample(data: Sample, config: DownUpConfig, seed: int) -> tuple[Sampl
     new = model.sample(m, seed=seed + 1)
     columns = dict(data.columns)
     for j, name in enumerate(names):
-        columns[name] = 1.0 / (1.0 + np.exp(-new[:, j])) if name in BOUNDED else new[:, j] * 1000.0
+        columns[name] = expit(new[:, j]) if name in BOUNDED else new[:, j] * 1000.0
     return Sample(data.name + "_down_up", columns), {**model.info, "n_fraction": int(pick.sum())}
