@@ -28,6 +28,9 @@ def _print_summary(summary: GenerationSummary) -> None:
     console.print(f"total sigma {summary.cross_section_pb:.4g} pb, equivalent luminosity "
                   f"{summary.luminosity_pb:.4g} pb^-1; {summary.chunks_written} chunk(s) written, "
                   f"{summary.chunks_skipped} already complete; {summary.wall_s:.1f} s; manifest {summary.manifest}")
+    from adsearch.generator.events import FASTJET_CITATION
+
+    console.print(f"[dim]{FASTJET_CITATION}[/dim]")
 
 
 _COMMON = (

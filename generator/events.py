@@ -18,7 +18,24 @@ from adsearch.generator.kernels import isolation_sums
 from adsearch.generator.constituents import count_in_cone, pf_candidates, weakly_decaying, xbb_score
 from adsearch.generator.substructure import R_FAT, fat_jets
 
-__all__ = ["reconstruct", "ELECTRON_MASS_GEV", "MUON_MASS_GEV"]
+__all__ = ["reconstruct", "ELECTRON_MASS_GEV", "MUON_MASS_GEV", "FASTJET_CITATION"]
+
+#: what FastJet's banner asks users to cite; ``adsearch generate`` prints it once per run
+FASTJET_CITATION = "jets clustered with FastJet (M. Cacciari, G.P. Salam, G. Soyez, EPJC 72 (2012) 1896, arXiv:1111.6097)"
+
+
+def _silence_fastjet_banner() -> None:
+    """FastJet prints a 17-line banner in every process that clusters; one per Dask worker and
+    sample filled every generation log, so it is off here and its citation is printed once."""
+    try:
+        from fastjet import _swig
+
+        _swig.ClusterSequence.set_fastjet_banner_stream(None)
+    except (ImportError, AttributeError, TypeError):  # another fastjet build: its banner stays
+        pass
+
+
+_silence_fastjet_banner()
 
 ELECTRON_MASS_GEV = 0.000511
 MUON_MASS_GEV = 0.10566

@@ -166,3 +166,20 @@ def test_cli_unwritable_directory(tmp_path: Path) -> None:
     blocker.write_text("")
     result = CliRunner().invoke(generate, ["dijet", "--events", "5", "--seed", "1", "--out", str(blocker / "x")])
     assert result.exit_code != 0 and "cannot be created or written" in result.output
+
+
+def test_fastjet_banner_is_off_once_the_generator_is_imported() -> None:
+    """Every clustering process printed FastJet's 17-line banner (one per worker and sample);
+    importing the generator's event module turns it off (the CLI prints the citation once)."""
+    import subprocess
+    import sys
+
+    cluster = ("import fastjet, awkward as ak; a = ak.Array([[{'px': 1.0, 'py': 0.2, 'pz': 0.3, 'E': 2.0}]]); "
+               "fastjet.ClusterSequence(a, fastjet.JetDefinition(fastjet.antikt_algorithm, 1.0)).inclusive_jets()")
+
+    def output(code: str) -> str:
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+        return run.stdout + run.stderr
+
+    assert "FastJet release" in output(cluster)  # the library's default
+    assert "FastJet release" not in output("import adsearch.generator.events; " + cluster)
