@@ -17,8 +17,9 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["configure_tensorflow", "configured_threads", "device_name", "keep_native_log_line",
-           "native_start_up_logs_filtered", "worker_address", "worker_threads"]
+__all__ = ["configure_tensorflow", "configured_threads", "device_name", "filter_native_log_text",
+           "keep_native_log_line", "native_logs_filtered", "native_start_up_logs_filtered", "worker_address",
+           "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ def configure_tensorflow(threads: int | None = None) -> Any:
 #: C++ log lines look like ``I0000 00:00:1796196082.810166    7916 port.cc:153] message``.
 _NATIVE_LOG = re.compile(r"^([IWEF])\d{4} [\d:.]+\s+\d+ [^\]]+\] ")
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+#: TF 2.21's MLIR graph importer (used by grappler's remapper) rejects the graphs of TFP's MADE
+#: layers ("... has an empty op name"): it logs an error, grappler skips that pass, nothing fails
+_TFG_IMPORT_REJECT = ("tfg_optimizer_hook.cc", "has an empty op name")
+_TFG_IMPORT_CONTINUATION = "when importing GraphDef to MLIR module in GrapplerHook"
 
 
 def keep_native_log_line(line: str, min_level: int, gpu_probe_failed_ok: bool = True) -> bool:
@@ -111,14 +116,36 @@ def keep_native_log_line(line: str, min_level: int, gpu_probe_failed_ok: bool = 
         return True
     if gpu_probe_failed_ok and "failed call to cuInit" in line:
         return False
+    if all(part in line for part in _TFG_IMPORT_REJECT):
+        return False
     return "IWEF".index(match.group(1)) >= min_level
 
 
+def filter_native_log_text(text: str, min_level: int) -> str:
+    r"""The lines of ``text`` :func:`keep_native_log_line` keeps; a dropped message's indented
+    continuation line goes with it.
+
+    >>> noise = ("E0000 00:00:1.5    7 tfg_optimizer_hook.cc:135] tfg_optimizer{} failed: INVALID_ARGUMENT: "
+    ...          "Node x/Relu has an empty op name\n\twhen importing GraphDef to MLIR module in GrapplerHook\n")
+    >>> filter_native_log_text(noise + "kept\n", 2)
+    'kept\n'
+    """
+    kept, dropped = [], False
+    for line in text.splitlines(keepends=True):
+        if dropped and line.startswith("\t") and _TFG_IMPORT_CONTINUATION in line:
+            continue
+        dropped = not keep_native_log_line(line, min_level)
+        if not dropped:
+            kept.append(line)
+    return "".join(kept)
+
+
 @contextlib.contextmanager
-def native_start_up_logs_filtered() -> Iterator[None]:
-    """Route file descriptor 2 to a temporary file while TensorFlow starts, then write back the
-    lines :func:`keep_native_log_line` keeps (C++ code writes to the descriptor, not to
-    ``sys.stderr``, so only a descriptor-level redirect catches it; nothing else is lost)."""
+def native_logs_filtered() -> Iterator[None]:
+    """Route file descriptor 2 to a temporary file while TensorFlow starts (or traces graphs that
+    make it log known-harmless errors), then write back the lines :func:`filter_native_log_text`
+    keeps (C++ code writes to the descriptor, not to ``sys.stderr``, so only a descriptor-level
+    redirect catches it; nothing else is lost, only delayed to the end of the block)."""
     try:
         min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
     except ValueError:
@@ -138,11 +165,14 @@ def native_start_up_logs_filtered() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            text = capture.read().decode(errors="replace")
-            kept = [line for line in text.splitlines(keepends=True) if keep_native_log_line(line, min_level)]
+            kept = filter_native_log_text(capture.read().decode(errors="replace"), min_level)
             if kept:
-                sys.stderr.write("".join(kept))
+                sys.stderr.write(kept)
                 sys.stderr.flush()
+
+
+#: the start-up use of :func:`native_logs_filtered` (its first name)
+native_start_up_logs_filtered = native_logs_filtered
 
 
 def configured_threads() -> int | None:

@@ -29,6 +29,7 @@ from pydantic import Field
 
 from adsearch.config import StrictModel
 from adsearch.models.flows import ConditionalFlow, FlowConfig, train_conditional_flow
+from adsearch.models.runtime import native_logs_filtered
 from adsearch.models.templates.salad import Template
 
 __all__ = ["CurtainsConfig", "curtains_template", "fit_sideband_flow"]
@@ -43,9 +44,11 @@ class CurtainsConfig(StrictModel):
 
 
 def fit_sideband_flow(x_sb: np.ndarray, mjj_sb_gev: np.ndarray, flow: FlowConfig | None = None) -> ConditionalFlow:
-    """p(features | mJJ in TeV) on the sideband events."""
+    """p(features | mJJ in TeV) on the sideband events (TF's harmless graph-import errors about
+    the MADE layers, 3 lines per traced function, filtered out of the log)."""
     m = np.asarray(mjj_sb_gev, np.float32).reshape(-1, 1) / 1000.0
-    return train_conditional_flow(np.asarray(x_sb, np.float32), m, flow or FlowConfig())
+    with native_logs_filtered():
+        return train_conditional_flow(np.asarray(x_sb, np.float32), m, flow or FlowConfig())
 
 
 def curtains_template(
