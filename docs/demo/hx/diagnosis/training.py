@@ -5,7 +5,8 @@ HX_STORE: an hx store processed with training jets (docs/demo/hx/process.yaml); 
 Usage: training.py TAG SOURCE N [JSON VRNNConfig overrides, "recipe": "authors_code" for the authors'
 recipe]; SOURCE "x" (QCD X jets) or "pre" (both
 leading jets of every preselected QCD event); N training jets (seeded subset; 20% of them validate).
-Held out: the events of fold 0 of 3 (fold_of_ids, as the search), never trained on in either source.
+HX_TRIM=1: trimmed constituents (trimming.py). Held out: the events of fold 0 of 3 (fold_of_ids, as
+the search), never trained on in either source.
 """
 import os
 import sys
@@ -18,6 +19,16 @@ from sklearn.metrics import roc_auc_score
 from adsearch.models.ensemble import fold_of_ids
 from adsearch.models.vrnn import VRNNConfig, prepare_jets, train_vrnn
 from adsearch.store import open_store
+from trimming import trim
+
+
+def TR(a):
+    """HX_TRIM=1: trimmed constituents (trimming.py); four-momentum inputs: the leading 20 (the demo
+    store's; a store with n_constituents: 50 holds more), Algorithm 1 inputs: all stored."""
+    if os.environ.get("HX_TRIM"):
+        return trim(np.asarray(a))
+    return np.asarray(a)[:, :20] if cfg.inputs == "four_momentum" else np.asarray(a)
+
 
 WORK = os.environ.get("HX_DIAG_DIR", "/tmp/hx/diag")
 os.makedirs(WORK, exist_ok=True)
@@ -33,9 +44,9 @@ fold = fold_of_ids({k: np.asarray(cols[k]).astype(np.uint64) for k in IDS}, 3)
 flag = np.asarray(cols["h_candidate"], bool)
 held = fold == 0
 if source == "x":
-    pool = np.asarray(cols["x_constituents"])[flag & ~held]
+    pool = TR(np.asarray(cols["x_constituents"])[flag & ~held])
 else:
-    pool = np.concatenate([np.asarray(cols["j1_constituents"])[~held], np.asarray(cols["j2_constituents"])[~held]])
+    pool = TR(np.concatenate([np.asarray(cols["j1_constituents"])[~held], np.asarray(cols["j2_constituents"])[~held]]))
 rng = np.random.default_rng(0)
 if n_train > len(pool):
     raise SystemExit(f"only {len(pool)} {source} training jets")
@@ -77,7 +88,7 @@ for ds in DS:
     keep = np.asarray(c["h_candidate"], bool)
     if ds == "qcd":
         keep &= held
-    xs, _ = prepare_jets(np.asarray(c["x_constituents"])[keep], cfg)
+    xs, _ = prepare_jets(TR(np.asarray(c["x_constituents"])[keep]), cfg)
     kl[ds] = model.losses(xs)[1]
     if os.environ.get("HX_STEPS") and cfg.inputs == "four_momentum":
         steps[ds] = np_steps(model.weights, xs[:3000] / model.input_scale, cfg)
