@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["configure_tensorflow", "configured_threads", "device_name", "filter_native_log_text",
-           "keep_native_log_line", "native_logs_filtered", "native_start_up_logs_filtered", "worker_address",
-           "worker_threads"]
+           "keep_native_log_line", "native_logs_filtered", "worker_address", "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def configure_tensorflow(threads: int | None = None) -> Any:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" not in sys.modules:
-        with native_start_up_logs_filtered():
+        with native_logs_filtered():
             import tensorflow as tf
 
             tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, inside the filter
@@ -169,10 +168,6 @@ def native_logs_filtered() -> Iterator[None]:
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
-
-
-#: the start-up use of :func:`native_logs_filtered` (its first name)
-native_start_up_logs_filtered = native_logs_filtered
 
 
 def configured_threads() -> int | None:

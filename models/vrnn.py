@@ -44,8 +44,8 @@ from pydantic import Field
 
 from adsearch.config import StrictModel, load_config
 
-__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "prepare_jets", "mean_pt_step_weights", "train_vrnn", "score_jets",
-           "vrnn_train_member", "vrnn_ensemble_scores", "EnsembleScores"]
+__all__ = ["VRNNConfig", "VRNNModel", "preprocess", "prepare_jets", "mean_pt_step_weights", "jet_step_weights",
+           "train_vrnn", "score_jets", "vrnn_train_member", "vrnn_ensemble_scores", "EnsembleScores"]
 
 #: log sigma of the Gaussians is clipped to +-6 (an unbounded one gave infinite KL on rare jets)
 _LOG_SIGMA_MAX = 6.0
@@ -135,6 +135,14 @@ def mean_pt_step_weights(features: np.ndarray) -> np.ndarray:
         rows = count == n
         table[n, :n] = pt[rows, :n].mean(0) if rows.any() else overall[:n]
     return table.astype(np.float32)
+
+
+def jet_step_weights(table: np.ndarray | None, features: np.ndarray) -> np.ndarray:
+    """(n, N) KL weights: each jet's row of ``table`` by its count of real constituents (1 if None)."""
+    x = np.asarray(features)
+    if table is None:
+        return np.ones(x.shape[:2], np.float32)
+    return table[(x[..., 0] > 0).sum(1)]
 
 
 # -- the network ---------------------------------------------------------------------------------
@@ -292,11 +300,8 @@ class VRNNModel:
             self.input_scale = np.ones(self.config.n_features, np.float32)
 
     def step_weights(self, features: np.ndarray) -> np.ndarray:
-        """Per-jet, per-step KL weights of *preprocessed* features (rows of the table by count)."""
-        x = np.asarray(features)
-        if self.kl_step_weights is None:
-            return np.ones(x.shape[:2], np.float32)
-        return self.kl_step_weights[(x[..., 0] > 0).sum(1)]
+        """Per-jet, per-step KL weights of *preprocessed* features (:func:`jet_step_weights`)."""
+        return jet_step_weights(self.kl_step_weights, features)
 
     def losses(self, features: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """(reconstruction, KL) per jet, means over its real constituents, from *preprocessed* features."""
@@ -355,9 +360,7 @@ def train_vrnn(features: np.ndarray, config: VRNNConfig | dict[str, Any] | None 
     if cfg.input_scaling == "none":
         scale = ones
     table = mean_pt_step_weights(x) if cfg.kl_weighting == "mean_pt" else None
-    shell = VRNNModel(cfg, {}, x.shape[1], scale, kl_step_weights=table)
-    w_train = shell.step_weights(x)
-    w_val = shell.step_weights(validation)
+    w_train, w_val = jet_step_weights(table, x), jet_step_weights(table, validation)
     x = x / scale
     trainer = _trainer(cfg, x.shape[1])
     trainer.reset(initial_weights(cfg, seed))

@@ -3,7 +3,7 @@ constituents in a fixed order, so the network sees jet *shape*, not jet mass, en
 
 Two input recipes (``VRNNConfig.inputs``):
 
-:func:`preprocess_pt_eta_phi` (**default, the authors' code**, github.com/akahn1213/vrnn,
+:func:`preprocess_pt_eta_phi` (the authors' code, github.com/akahn1213/vrnn,
 ``helpers/processing.py``, the paper's Algorithm 1): massless constituents; the jet rotated to
 phi = 0 and boosted along z to eta = 0 (so it lies along x), its four-vector scaled to mass 0.25,
 boosted along x to energy 1, rotated about x so the leading constituent sits at eta = 0, phi > 0;
@@ -11,7 +11,7 @@ constituents with Delta R >= 1 from the axis in that frame dropped and the frame
 rest until none is dropped; k_t-ordered by pT^2 Delta R^2 *in that frame*, the first ``max_steps``
 kept and the frame rebuilt once more. Features per constituent: (pT, eta, phi) in that frame.
 
-:func:`preprocess` (our earlier reading of the paper text): massive constituent four-vectors
+:func:`preprocess` (the default, our reading of the paper text): massive constituent four-vectors
 scaled to the reference mass, boosted along the jet axis to the reference energy, rotated so the
 axis is z, the leading-pT constituent lies in the x-z plane (p_x > 0) and the second-leading has
 p_y >= 0. Features per constituent: (E, p_x, p_y, p_z); ``ordering`` ``"pt"`` keeps the input order,
@@ -81,10 +81,9 @@ def kt_distances(constituents: np.ndarray) -> np.ndarray:
     return np.where(c[..., 0] > 0, d, -1.0)
 
 
-def _frame(p: np.ndarray, lead: np.ndarray, reference_mass: float, reference_energy: float) -> np.ndarray:
+def _frame(p: np.ndarray, reference_mass: float, reference_energy: float) -> np.ndarray:
     """(E, x, y, z) of masked four-vectors ``p`` (n, N, 4) in the frame where their sum has the
-    reference mass and energy along +z, constituent ``lead`` (per jet) in the x-z plane (x >= 0),
-    the second slot at y >= 0."""
+    reference mass and energy along +z, the first slot in the x-z plane (x >= 0), the second at y >= 0."""
     jet = p.sum(axis=1)
     m2 = jet[:, 0] ** 2 - np.sum(jet[:, 1:] ** 2, axis=1)
     mass = np.sqrt(np.maximum(m2, (_MIN_MASS_OVER_E * jet[:, 0]) ** 2 + 1e-12))
@@ -100,8 +99,7 @@ def _frame(p: np.ndarray, lead: np.ndarray, reference_mass: float, reference_ene
     par_new = ch * par - sh * p[..., 0]
     mom = p[..., 1:] + (par_new - par)[..., None] * axis[:, None, :]
     mom = np.einsum("nij,ntj->nti", _rotation_to_z(axis), mom)
-    ref = mom[np.arange(len(mom)), lead]
-    phi0 = np.arctan2(ref[:, 1], ref[:, 0])
+    phi0 = np.arctan2(mom[:, 0, 1], mom[:, 0, 0])
     cos, sin = np.cos(-phi0)[:, None], np.sin(-phi0)[:, None]
     x, y = cos * mom[..., 0] - sin * mom[..., 1], sin * mom[..., 0] + cos * mom[..., 1]
     y = y * np.where(y[:, 1:2] < 0, -1.0, 1.0)
@@ -184,8 +182,7 @@ def preprocess(constituents: np.ndarray, reference_mass: float = 0.25, reference
     if ordering not in ORDERINGS:
         raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
     mask = c[..., 0] > 0
-    lead = np.zeros(len(c), np.int64)
-    out = _frame(_four(c) * mask[..., None], lead, reference_mass, reference_energy) * mask[..., None]
+    out = _frame(_four(c) * mask[..., None], reference_mass, reference_energy) * mask[..., None]
     if ordering == "kt":
         order = np.argsort(-kt_distances(c), axis=1, kind="stable")
         out, mask = np.take_along_axis(out, order[..., None], axis=1), np.take_along_axis(mask, order, axis=1)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from adsearch.models.runtime import native_start_up_logs_filtered
+from adsearch.models.runtime import native_logs_filtered
 
 _START = "from adsearch.models.runtime import configure_tensorflow; configure_tensorflow(1).constant(1); print('ok')"
 
@@ -31,7 +31,7 @@ def test_tensorflow_start_up_lines_follow_tf_cpp_min_log_level(level: str, shown
 
 
 def test_the_filter_keeps_what_is_not_tensorflow_start_up_noise(capfd: pytest.CaptureFixture[str]) -> None:
-    with native_start_up_logs_filtered():
+    with native_logs_filtered():
         os.write(2, b"I0000 00:00:1.5    7916 port.cc:153] oneDNN custom operations are on.\n")
         os.write(2, b"E0000 00:00:1.5    7916 op_kernel.cc:9] a real failure\n")
         os.write(2, b"plain output of another library\n")
