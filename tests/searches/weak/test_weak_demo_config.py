@@ -17,7 +17,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "demo" / "weak"
 
 
 @pytest.mark.parametrize("name", ["sr3500.yaml", "sr3500_150k.yaml", "sr3500_150k_sim300k.yaml",
-                                  "sr3500_600k_sim800k.yaml"])
+                                  "sr3500_600k_sim800k.yaml", "sr3500_600k_sim800k_fullval.yaml"])
 def test_stated_demo_config_holds_the_signal_peak_in_a_published_region(name: str) -> None:
     config = load_config(WeakDemoConfig, str(DOCS / name))
     search = WeakSearchConfig.model_validate({"signal_datasets": [config.signal], **config.search})
